@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+
+export interface ManagedChild {
+  readonly name: string;
+  readonly process: ChildProcess;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Append stdout/stderr to this file instead of inheriting the terminal. */
+  logFile?: string;
+  onStdoutLine?: (line: string) => void;
+}
+
+/** Starts a child whose lifetime the caller owns: stop() sends a signal, then SIGKILL after grace. */
+export function spawnManaged(name: string, cmd: string, args: string[], opts: SpawnOptions = {}): ManagedChild {
+  const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
+  const child = spawn(cmd, args, {
+    env: opts.env ?? process.env,
+    stdio: ['ignore', log || opts.onStdoutLine ? 'pipe' : 'inherit', log ? 'pipe' : 'inherit'],
+  });
+  if (child.stdout) {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      log?.write(d);
+      if (!opts.onStdoutLine) return;
+      buf += d.toString('utf8');
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) !== -1) {
+        opts.onStdoutLine(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+    });
+  }
+  child.stderr?.on('data', (d: Buffer) => log?.write(d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  void exited.then(() => log?.end());
+  return {
+    name,
+    process: child,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { startSimProvider, type SimFormat, type SimProvider } from '../simulator/index.ts';
+import { ensureCerts, readCert, type CertPaths } from './certs.ts';
+import { spawnManaged, type ManagedChild } from './child.ts';
+import { findOrInstallEnvoy } from './envoy-binary.ts';
+import { renderEnvoyConfig } from './envoy-config.ts';
+import { freePort } from './ports.ts';
+
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** The simulated providers of the demo topology: envoy cluster → wire format, key variable. */
+export const DEMO_PROVIDERS: ReadonlyArray<{ cluster: string; format: SimFormat; keyEnv: string; portVar: string }> = [
+  { cluster: 'openai-primary', format: 'openai', keyEnv: 'SIM_OPENAI_PRIMARY_KEY', portVar: 'OPENAI_PRIMARY_PORT' },
+  { cluster: 'openai-backup', format: 'openai', keyEnv: 'SIM_OPENAI_BACKUP_KEY', portVar: 'OPENAI_BACKUP_PORT' },
+  { cluster: 'anthropic', format: 'anthropic', keyEnv: 'SIM_ANTHROPIC_KEY', portVar: 'ANTHROPIC_PORT' },
+  { cluster: 'gemini', format: 'gemini', keyEnv: 'SIM_GEMINI_KEY', portVar: 'GEMINI_PORT' },
+];
+
+export interface StackOptions {
+  configFile?: string;
+  envoyTemplate?: string;
+  /** Where rendered config, certificates and logs go. */
+  runDir?: string;
+  /** 0 picks a free port. */
+  httpPort?: number;
+  httpsPort?: number;
+  /** Demo key callers use; random when not given. */
+  demoKey?: string;
+  /** Start the simulated providers of the demo topology (and give them keys). */
+  simulators?: boolean;
+  /** Write each process's output to runDir/<name>.log instead of the terminal. */
+  logToFiles?: boolean;
+  envoyConcurrency?: number;
+  /** Extra environment for the ext_proc service. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Stack {
+  readonly httpUrl: string;
+  readonly httpsUrl: string;
+  readonly adminUrl: string;
+  readonly certs: CertPaths;
+  readonly demoKey: string;
+  readonly sims: Readonly<Record<string, SimProvider>>;
+  readonly runDir: string;
+  readonly extprocPort: number;
+  readonly metricsPort: number;
+  extproc: ManagedChild;
+  envoy: ManagedChild;
+  /** Stops the ext_proc service (to test fail-closed behaviour). */
+  stopExtproc(): Promise<void>;
+  /** Starts it again on the same port. */
+  startExtproc(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, died?: Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let dead = false;
+  void died?.then(() => (dead = true));
+  while (Date.now() < deadline) {
+    if (dead) throw new Error(`${what}: the process exited before it was ready`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what}: not ready after ${timeoutMs} ms`);
+}
+
+/**
+ * Envoy + the ext_proc service (a child process, as in production) + optionally the simulated
+ * providers (in this process, so tests can inject faults), wired on loopback ports.
+ */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const runDir = opts.runDir ?? path.join(PROJECT_ROOT, '.run');
+  mkdirSync(runDir, { recursive: true });
+  const certs = await ensureCerts(path.join(runDir, 'certs'));
+  const envoyBin = findOrInstallEnvoy();
+  const demoKey = opts.demoKey ?? `sk-demo-${randomBytes(18).toString('base64url')}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, GATEWAY_DEMO_KEY: demoKey };
+  const sims: Record<string, SimProvider> = {};
+  const started: Array<{ stop(): Promise<void> }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+  };
+
+  try {
+    const values: Record<string, string | number> = {
+      ADMIN_PORT: await freePort(),
+      LISTEN_HOST: '127.0.0.1',
+      PLAIN_LISTEN_HOST: '127.0.0.1',
+      HTTPS_PORT: opts.httpsPort || (await freePort()),
+      HTTP_PORT: opts.httpPort || (await freePort()),
+      TLS_CERT: certs.cert,
+      TLS_KEY: certs.key,
+      CA_CERT: certs.caCert,
+      EXTPROC_HOST: '127.0.0.1',
+      EXTPROC_PORT: await freePort(),
+    };
+    const tls = readCert(certs);
+    for (const p of DEMO_PROVIDERS) {
+      if (opts.simulators === false) {
+        values[p.portVar] = await freePort(); // nothing listens: the cluster is unreachable
+        continue;
+      }
+      const key = env[p.keyEnv] ?? `sim-${p.cluster}-${randomBytes(12).toString('hex')}`;
+      env[p.keyEnv] = key;
+      const sim = await startSimProvider({ format: p.format, tls: { cert: tls.cert, key: tls.key }, apiKey: key });
+      sims[p.cluster] = sim;
+      started.push({ stop: () => sim.close() });
+      values[p.portVar] = sim.port;
+    }
+    const metricsPort = await freePort();
+    const extprocArgs = [
+      '--import',
+      'tsx',
+      path.join(PROJECT_ROOT, 'src/main.ts'),
+      '--config',
+      opts.configFile ?? path.join(PROJECT_ROOT, 'config/gateway.yaml'),
+      '--listen',
+      `127.0.0.1:${values.EXTPROC_PORT}`,
+      '--metrics-listen',
+      `127.0.0.1:${metricsPort}`,
+    ];
+    const logFile = (name: string): string | undefined => (opts.logToFiles ? path.join(runDir, `${name}.log`) : undefined);
+
+    let extprocReady: () => void = () => undefined;
+    const startExtprocChild = (): ManagedChild => {
+      const lf = logFile('extproc');
+      return spawnManaged('extproc', process.execPath, extprocArgs, {
+        env,
+        ...(lf ? { logFile: lf } : {}),
+        onStdoutLine: (line) => {
+          if (!lf) process.stdout.write(`${line}\n`);
+          if (line.includes('"gateway ready"')) extprocReady();
+        },
+      });
+    };
+    const launchExtproc = async (): Promise<ManagedChild> => {
+      const ready = new Promise<void>((r) => (extprocReady = r));
+      const child = startExtprocChild();
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('ext_proc service: not ready after 20000 ms')), 20_000).unref());
+      const died = child.exited.then((code) => {
+        throw new Error(`ext_proc service exited with code ${String(code)} before it was ready${logFile('extproc') ? ` (see ${logFile('extproc')})` : ''}`);
+      });
+      await Promise.race([ready, timeout, died]);
+      return child;
+    };
+    let extproc = await launchExtproc();
+    started.push({ stop: () => extproc.stop() });
+
+    const rendered = path.join(runDir, 'envoy.rendered.yaml');
+    renderEnvoyConfig(opts.envoyTemplate ?? path.join(PROJECT_ROOT, 'envoy/envoy.yaml'), rendered, values);
+    const envoyArgs = ['-c', rendered, '--use-dynamic-base-id', '--log-level', process.env.ENVOY_LOG_LEVEL ?? 'warn'];
+    if (opts.envoyConcurrency) envoyArgs.push('--concurrency', String(opts.envoyConcurrency));
+    const envoyLog = logFile('envoy');
+    const envoy = spawnManaged('envoy', envoyBin, envoyArgs, envoyLog ? { logFile: envoyLog } : {});
+    started.push({ stop: () => envoy.stop() });
+    const adminUrl = `http://127.0.0.1:${values.ADMIN_PORT}`;
+    await waitFor('envoy', async () => (await fetch(`${adminUrl}/ready`)).status === 200, 30_000, envoy.exited);
+
+    const stack: Stack = {
+      httpUrl: `http://127.0.0.1:${values.HTTP_PORT}`,
+      httpsUrl: `https://localhost:${values.HTTPS_PORT}`,
+      adminUrl,
+      certs,
+      demoKey,
+      sims,
+      runDir,
+      extprocPort: Number(values.EXTPROC_PORT),
+      metricsPort,
+      get extproc() {
+        return extproc;
+      },
+      set extproc(c: ManagedChild) {
+        extproc = c;
+      },
+      envoy,
+      stopExtproc: () => extproc.stop(),
+      startExtproc: async () => {
+        extproc = await launchExtproc();
+      },
+      stop: stopAll,
+    };
+    return stack;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,63 @@
+import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import { loadConfigFile } from './loader.ts';
+import type { RuntimeConfig } from './runtime.ts';
+
+export interface ConfigEvents {
+  onReload(config: RuntimeConfig): void;
+  onRejected(err: unknown): void;
+}
+
+/**
+ * Holds the current config and swaps it on a valid change to the file. A request keeps the
+ * snapshot it started with, so a reload never changes a request in flight. An invalid file is
+ * refused and the last good config keeps serving.
+ */
+export class ConfigStore {
+  private currentConfig: RuntimeConfig;
+  private watcher: FSWatcher | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private version = 1;
+
+  constructor(
+    private readonly file: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    this.currentConfig = loadConfigFile(file, env, this.version);
+  }
+
+  get current(): RuntimeConfig {
+    return this.currentConfig;
+  }
+
+  /** Re-reads the file now; returns whether the new config was applied. */
+  reload(events?: ConfigEvents): boolean {
+    try {
+      const next = loadConfigFile(this.file, this.env, this.version + 1);
+      this.version += 1;
+      this.currentConfig = next;
+      events?.onReload(next);
+      return true;
+    } catch (err) {
+      events?.onRejected(err);
+      return false;
+    }
+  }
+
+  /** Watches the directory, not the file: editors and ConfigMaps replace files by rename. */
+  watch(events: ConfigEvents): void {
+    const dir = path.dirname(path.resolve(this.file));
+    const base = path.basename(this.file);
+    this.watcher = watch(dir, (_event, name) => {
+      if (name !== null && name !== base && !name.startsWith('..')) return;
+      clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => this.reload(events), 100);
+    });
+    this.watcher.unref();
+  }
+
+  close(): void {
+    clearTimeout(this.debounce);
+    this.watcher?.close();
+  }
+}

@@ -1,0 +1,233 @@
+import { InternalError, UpstreamError, type GatewayError } from '../../errors/gateway-error.ts';
+import { toOpenAIErrorEvent } from '../../errors/to-openai.ts';
+import type { ChunkToolCallDelta } from '../../openai/chat-response.ts';
+import type { Usage } from '../../openai/usage.ts';
+import { SseDecoder, type EventSourceMessage } from '../../sse/sse-decoder.ts';
+import { SSE_DONE } from '../../sse/sse-encoder.ts';
+import type { StreamContext, StreamTranslator } from '../dialect.ts';
+import { ChunkWriter } from './chunks.ts';
+import { streamError } from './errors.ts';
+import { malformedResponse } from './malformed.ts';
+import { finishReasonFor } from './stop-reason.ts';
+import { mergeCounts, toUsage, ZERO_COUNTS, type AnthropicCounts } from './usage.ts';
+import {
+  contentBlockDeltaSchema,
+  contentBlockStartSchema,
+  errorBodySchema,
+  eventTypeSchema,
+  messageDeltaSchema,
+  messageStartSchema,
+} from './wire-types.ts';
+
+/** What an open Anthropic content block turns into. */
+type Block =
+  | { kind: 'text' }
+  /** `index` is the OpenAI tool-call ordinal, not Anthropic's block index (wire README 5.3). */
+  | { kind: 'tool'; index: number; sentArguments: boolean; startInput: unknown }
+  /** thinking, redacted_thinking, server-tool blocks: no Chat Completions slot (wire README 5.5). */
+  | { kind: 'ignored' };
+
+/** Events after message_start that carry something; `ping` and newer event types do not (wire README 3.4). */
+const TRANSLATED_EVENTS: ReadonlySet<string> = new Set(['content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+
+/** open: translating; done: `[DONE]` sent; failed: an error event sent. Nothing follows either. */
+type Phase = 'open' | 'done' | 'failed';
+
+/**
+ * Anthropic Messages SSE → OpenAI chat.completion.chunk SSE, one upstream event at a time
+ * (wire README 3.4, 5.7). Only a partial upstream event is ever held back. A stream that
+ * fails (an `error` event, unreadable data, or an end without `message_stop`) ends with an
+ * OpenAI error event and no `[DONE]`, so a client never mistakes it for a complete answer.
+ */
+export class AnthropicStreamTranslator implements StreamTranslator {
+  readonly #decoder = new SseDecoder();
+  readonly #out: ChunkWriter;
+  readonly #includeUsage: boolean;
+  readonly #blocks = new Map<number, Block>();
+  #phase: Phase = 'open';
+  #ended = false;
+  #counts: AnthropicCounts | undefined;
+  #roleSent = false;
+  #finishSent = false;
+  #toolCalls = 0;
+
+  constructor(ctx: StreamContext) {
+    this.#out = new ChunkWriter(ctx);
+    this.#includeUsage = ctx.includeUsage;
+  }
+
+  get usage(): Usage | undefined {
+    return this.#counts === undefined ? undefined : toUsage(this.#counts);
+  }
+
+  push(chunk: Uint8Array): string {
+    if (this.#ended) throw new InternalError('Stream translator received data after end().', { code: 'translator_misuse' });
+    return this.#translate(this.#decoder.push(chunk));
+  }
+
+  end(): string {
+    if (this.#ended) throw new InternalError('Stream translator ended twice.', { code: 'translator_misuse' });
+    this.#ended = true;
+    const out = this.#translate(this.#decoder.end());
+    if (this.#phase !== 'open') return out;
+    const truncated = new UpstreamError(502, 'server_error', 'The upstream stream ended before the response was complete.', {
+      code: 'upstream_stream_truncated',
+    });
+    return out + this.#fail(truncated);
+  }
+
+  #translate(events: readonly EventSourceMessage[]): string {
+    let out = '';
+    for (const event of events) {
+      if (this.#phase !== 'open') break;
+      out += this.#event(event);
+    }
+    return out;
+  }
+
+  #event(event: EventSourceMessage): string {
+    let data: unknown;
+    try {
+      data = JSON.parse(event.data);
+    } catch (err) {
+      return this.#fail(malformedResponse(err));
+    }
+    const head = eventTypeSchema.safeParse(data);
+    if (!head.success) return this.#fail(malformedResponse(head.error));
+    const type = head.data.type;
+    if (type === 'error' || event.event === 'error') return this.#upstreamError(data);
+    if (type === 'message_start') return this.#messageStart(data);
+    if (!TRANSLATED_EVENTS.has(type)) return '';
+    if (this.#counts === undefined) return this.#fail(malformedResponse(new Error(`${type} before message_start`)));
+    switch (type) {
+      case 'content_block_start':
+        return this.#blockStart(data);
+      case 'content_block_delta':
+        return this.#blockDelta(data);
+      case 'content_block_stop':
+        return this.#blockStop(data);
+      case 'message_delta':
+        return this.#messageDelta(data);
+      case 'message_stop':
+        return this.#messageStop();
+      default:
+        return '';
+    }
+  }
+
+  #messageStart(data: unknown): string {
+    const parsed = messageStartSchema.safeParse(data);
+    if (!parsed.success) return this.#fail(malformedResponse(parsed.error));
+    if (this.#counts !== undefined) return this.#fail(malformedResponse(new Error('second message_start')));
+    // Input and cache counts are final here; output_tokens is a placeholder that message_delta replaces.
+    this.#counts = mergeCounts(ZERO_COUNTS, parsed.data.message.usage);
+    return '';
+  }
+
+  #blockStart(data: unknown): string {
+    const parsed = contentBlockStartSchema.safeParse(data);
+    if (!parsed.success) return this.#fail(malformedResponse(parsed.error));
+    const { index, content_block: block } = parsed.data;
+    if (this.#blocks.has(index)) return this.#fail(malformedResponse(new Error(`block ${index} started twice`)));
+    if (block.type === 'tool_use' && typeof block['id'] === 'string' && typeof block['name'] === 'string') {
+      const ordinal = this.#toolCalls++;
+      this.#blocks.set(index, { kind: 'tool', index: ordinal, sentArguments: false, startInput: block['input'] });
+      const call: ChunkToolCallDelta = { index: ordinal, id: block['id'], type: 'function', function: { name: block['name'], arguments: '' } };
+      if (this.#roleSent) return this.#out.choice({ tool_calls: [call] });
+      // A reply that opens with a tool call starts the way OpenAI's do: content null.
+      this.#roleSent = true;
+      return this.#out.choice({ role: 'assistant', content: null, tool_calls: [call] });
+    }
+    if (block.type === 'text' && typeof block['text'] === 'string') {
+      this.#blocks.set(index, { kind: 'text' });
+      return this.#role() + this.#content(block['text']);
+    }
+    this.#blocks.set(index, { kind: 'ignored' });
+    return this.#role();
+  }
+
+  #blockDelta(data: unknown): string {
+    const parsed = contentBlockDeltaSchema.safeParse(data);
+    if (!parsed.success) return this.#fail(malformedResponse(parsed.error));
+    const { index, delta } = parsed.data;
+    const block = this.#blocks.get(index);
+    if (block === undefined) return this.#fail(malformedResponse(new Error(`delta for block ${index}, which is not open`)));
+    if (block.kind === 'ignored') return '';
+    if (delta.type === 'text_delta' && typeof delta['text'] === 'string') {
+      if (block.kind !== 'text') return this.#fail(malformedResponse(new Error(`text_delta for ${block.kind} block ${index}`)));
+      return this.#content(delta['text']);
+    }
+    if (delta.type === 'input_json_delta' && typeof delta['partial_json'] === 'string') {
+      if (block.kind !== 'tool') return this.#fail(malformedResponse(new Error(`input_json_delta for text block ${index}`)));
+      return this.#arguments(block, delta['partial_json']);
+    }
+    // thinking_delta, signature_delta, citations_delta and newer delta types (wire README 5.7).
+    return '';
+  }
+
+  #blockStop(data: unknown): string {
+    const index = blockIndexOf(data);
+    const block = index === undefined ? undefined : this.#blocks.get(index);
+    if (index === undefined || block === undefined) return this.#fail(malformedResponse(new Error('content_block_stop for a block that is not open')));
+    this.#blocks.delete(index);
+    // A call that streamed no input fragments still needs parseable arguments: its start input, normally {}.
+    if (block.kind === 'tool' && !block.sentArguments) return this.#arguments(block, JSON.stringify(block.startInput ?? {}));
+    return '';
+  }
+
+  #messageDelta(data: unknown): string {
+    const parsed = messageDeltaSchema.safeParse(data);
+    if (!parsed.success) return this.#fail(malformedResponse(parsed.error));
+    // Cumulative counts: the last message_delta wins, never a sum (wire README 5.6).
+    this.#counts = mergeCounts(this.#counts ?? ZERO_COUNTS, parsed.data.usage ?? {});
+    const stopReason = parsed.data.delta.stop_reason;
+    if (stopReason == null || this.#finishSent) return '';
+    this.#finishSent = true;
+    return this.#role() + this.#out.choice({}, finishReasonFor(stopReason));
+  }
+
+  #messageStop(): string {
+    let out = this.#role();
+    if (!this.#finishSent) {
+      this.#finishSent = true;
+      out += this.#out.choice({}, this.#toolCalls > 0 ? 'tool_calls' : 'stop');
+    }
+    const usage = this.usage;
+    if (this.#includeUsage && usage !== undefined) out += this.#out.usage(usage);
+    this.#phase = 'done';
+    return out + SSE_DONE;
+  }
+
+  #upstreamError(data: unknown): string {
+    const parsed = errorBodySchema.safeParse(data);
+    const info = parsed.success ? parsed.data.error : {};
+    return this.#fail(streamError({ type: info.type, message: info.message }));
+  }
+
+  /** The first chunk of every stream names the role (wire README 2.4 rule 1). */
+  #role(): string {
+    if (this.#roleSent) return '';
+    this.#roleSent = true;
+    return this.#out.choice({ role: 'assistant', content: '' });
+  }
+
+  #content(text: string): string {
+    return text === '' ? '' : this.#out.choice({ content: text });
+  }
+
+  #arguments(block: Extract<Block, { kind: 'tool' }>, fragment: string): string {
+    if (fragment === '') return '';
+    block.sentArguments = true;
+    return this.#out.choice({ tool_calls: [{ index: block.index, function: { arguments: fragment } }] });
+  }
+
+  #fail(err: GatewayError): string {
+    this.#phase = 'failed';
+    return toOpenAIErrorEvent(err);
+  }
+}
+
+function blockIndexOf(data: unknown): number | undefined {
+  if (typeof data !== 'object' || data === null || !('index' in data)) return undefined;
+  return typeof data.index === 'number' ? data.index : undefined;
+}

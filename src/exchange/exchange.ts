@@ -1,0 +1,65 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Caller, RuntimeConfig, RuntimeModel, RuntimeProvider } from '../config/runtime.ts';
+import type { StreamTranslator, UpstreamRequest } from '../dialects/dialect.ts';
+import type { ChatRequest } from '../openai/chat-request.ts';
+import type { Usage } from '../openai/usage.ts';
+
+export interface Attempt {
+  readonly provider: RuntimeProvider;
+  readonly providerModel: string;
+  readonly number: number;
+}
+
+/**
+ * Everything one request carries between phases and between the two filter positions.
+ * Created by the router-level stream at request headers, read by each upstream attempt,
+ * removed from the registry when the router-level stream closes.
+ */
+export class Exchange {
+  /** Envoy's x-request-id: generated fresh for every caller request, sent to each attempt. */
+  readonly id: string;
+  /** The caller-facing completion id, shared by every chunk of a stream. */
+  readonly completionId: string = `chatcmpl-${randomBytes(12).toString('base64url')}`;
+  readonly created: number = Math.floor(Date.now() / 1000);
+  readonly startedAt: bigint = process.hrtime.bigint();
+  caller: Caller | undefined;
+  request: ChatRequest | undefined;
+  model: RuntimeModel | undefined;
+  stream = false;
+  includeUsage = false;
+  readonly attempts: Attempt[] = [];
+  status: number | undefined;
+  /** Set when Envoy itself answered (no provider reached, timeout): already in OpenAI format. */
+  envoyLocalReply = false;
+  translator: StreamTranslator | undefined;
+  usage: Usage | undefined;
+  errorCode: string | undefined;
+  /** Time spent inside the gateway's own handlers, over all phases and positions. */
+  overheadNs = 0n;
+  private readonly translations = new Map<number, UpstreamRequest>();
+
+  constructor(
+    readonly config: RuntimeConfig,
+    requestId: string | undefined,
+  ) {
+    this.id = requestId || randomUUID();
+  }
+
+  get lastAttempt(): Attempt | undefined {
+    return this.attempts[this.attempts.length - 1];
+  }
+
+  /** The translated request for a target, built once even if Envoy retries the same target. */
+  translationFor(targetIndex: number): UpstreamRequest {
+    let t = this.translations.get(targetIndex);
+    if (!t) {
+      const target = this.model!.targets[targetIndex]!;
+      t = target.provider.dialect.buildRequest(this.request!, {
+        providerModel: target.model,
+        defaultMaxTokens: this.model!.defaultMaxTokens,
+      });
+      this.translations.set(targetIndex, t);
+    }
+    return t;
+  }
+}

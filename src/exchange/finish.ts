@@ -1,0 +1,51 @@
+import type { GatewayMetrics } from '../metrics/metrics.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Exchange } from './exchange.ts';
+
+export interface ExchangeSinks {
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+}
+
+/**
+ * Settles one request exactly once: the request log line (no prompt text, no secrets) and
+ * the metrics. `aborted` means the stream ended before the response did (client gone,
+ * upstream reset, Envoy timeout).
+ */
+export function finishExchange(ex: Exchange, outcome: 'completed' | 'aborted', sinks: ExchangeSinks): void {
+  const latencyMs = Number(process.hrtime.bigint() - ex.startedAt) / 1e6;
+  const attempt = ex.lastAttempt;
+  const model = ex.model?.name ?? ex.request?.model ?? '';
+  const provider = ex.envoyLocalReply ? 'envoy' : (attempt?.provider.name ?? '');
+  const status = ex.status ?? 0;
+  const stream = ex.stream ? 'true' : 'false';
+  sinks.logger.info(
+    {
+      request_id: ex.id,
+      key_name: ex.caller?.name,
+      team: ex.caller?.team,
+      model,
+      provider,
+      provider_model: attempt?.providerModel,
+      status,
+      stream: ex.stream,
+      outcome,
+      error_code: ex.errorCode,
+      tokens_in: ex.usage?.promptTokens,
+      tokens_out: ex.usage?.completionTokens,
+      tokens_cached: ex.usage?.cachedTokens,
+      latency_ms: Math.round(latencyMs * 1000) / 1000,
+      overhead_ms: Math.round(Number(ex.overheadNs) / 1000) / 1000,
+      attempts: ex.attempts.length,
+    },
+    'request',
+  );
+  const m = sinks.metrics;
+  m.requests.inc({ model, provider, status: String(status), stream });
+  m.duration.observe({ model, stream }, latencyMs / 1000);
+  m.overhead.observe(Number(ex.overheadNs) / 1e9);
+  if (ex.usage) {
+    m.tokens.inc({ model, direction: 'input' }, ex.usage.promptTokens);
+    m.tokens.inc({ model, direction: 'output' }, ex.usage.completionTokens);
+  }
+}

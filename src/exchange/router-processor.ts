@@ -1,0 +1,294 @@
+import { createHash } from 'node:crypto';
+import type { ConfigStore } from '../config/store.ts';
+import {
+  AuthError,
+  GatewayError,
+  InternalError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  InvalidRequestError,
+  UnsupportedMediaTypeError,
+  UpstreamError,
+  asGatewayError,
+} from '../errors/gateway-error.ts';
+import { toOpenAIError } from '../errors/to-openai.ts';
+import { immediateResponse, phaseResponse } from '../extproc/messages.ts';
+import type { StreamProcessor } from '../extproc/server.ts';
+import { bodyBytes, readHeaders, type ExtProcRequest, type ExtProcResponse, type HeaderMap } from '../extproc/types.ts';
+import { Exchange } from './exchange.ts';
+import { finishExchange, type ExchangeSinks } from './finish.ts';
+import {
+  ENVOY_LOCAL_REPLY_HEADER,
+  OVERHEAD_HEADER,
+  RESPONSE_HEADER_ALLOWLIST,
+  isInternalHeader,
+} from './internal-headers.ts';
+import { parseChatRequest } from './parse-request.ts';
+import type { ExchangeRegistry } from './registry.ts';
+
+const CHAT_PATH = '/v1/chat/completions';
+const MODELS_PATH = '/v1/models';
+/** ProcessingMode.BodySendMode values (processing_mode.proto). */
+const BODY_MODE = { NONE: 0, STREAMED: 1, BUFFERED: 2 } as const;
+
+type Phase = 'request_headers' | 'request_body' | 'response_headers' | 'response_body' | 'done';
+
+function errorResponse(err: GatewayError, details: string, extraHeaders: Record<string, string> = {}): ExtProcResponse {
+  const { status, body, headers } = toOpenAIError(err);
+  return immediateResponse(status, { ...headers, ...extraHeaders }, JSON.stringify(body), details);
+}
+
+function stripPath(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
+}
+
+/**
+ * The router-level ext_proc stream, once per request: authenticates, validates, plans the
+ * provider order for Envoy, and on the way back translates the final response to OpenAI format.
+ */
+export class RouterProcessor implements StreamProcessor {
+  private exchange: Exchange | undefined;
+  private phase: Phase = 'request_headers';
+  private responseBodyMode: number = BODY_MODE.NONE;
+  private responseChunks: Buffer[] = [];
+  private responseHeaders: HeaderMap | undefined;
+
+  constructor(
+    private readonly configs: ConfigStore,
+    private readonly registry: ExchangeRegistry,
+    private readonly sinks: ExchangeSinks,
+  ) {}
+
+  handle(msg: ExtProcRequest): ExtProcResponse {
+    const t0 = process.hrtime.bigint();
+    let out: ExtProcResponse;
+    try {
+      out = this.dispatch(msg);
+    } catch (err) {
+      out = this.fail(asGatewayError(err));
+    }
+    if (this.exchange) this.exchange.overheadNs += process.hrtime.bigint() - t0;
+    return out;
+  }
+
+  close(reason: 'done' | 'cancelled' | 'error'): void {
+    const ex = this.exchange;
+    if (!ex) return;
+    this.registry.delete(ex.id);
+    this.sinks.metrics.inFlight.set(this.registry.size);
+    finishExchange(ex, reason === 'done' && this.phase === 'done' ? 'completed' : 'aborted', this.sinks);
+  }
+
+  private dispatch(msg: ExtProcRequest): ExtProcResponse {
+    if (msg.request_headers) return this.onRequestHeaders(readHeaders(msg.request_headers), msg.request_headers.end_of_stream === true);
+    if (msg.request_body) return this.onRequestBody(bodyBytes(msg.request_body.body));
+    if (msg.response_headers) return this.onResponseHeaders(readHeaders(msg.response_headers), msg.response_headers.end_of_stream === true);
+    if (msg.response_body) return this.onResponseBody(bodyBytes(msg.response_body.body), msg.response_body.end_of_stream === true);
+    if (msg.request_trailers) return { request_trailers: {} };
+    if (msg.response_trailers) return { response_trailers: {} };
+    throw new InternalError('Unexpected ext_proc message.', { code: 'extproc_protocol' });
+  }
+
+  private fail(err: GatewayError): ExtProcResponse {
+    if (this.exchange) this.exchange.errorCode = err.code ?? err.openaiType;
+    if (this.exchange) this.exchange.status = err.status;
+    if (err instanceof InternalError) this.sinks.logger.error({ err: err.cause ?? err, request_id: this.exchange?.id }, 'router-level processing failed');
+    this.phase = 'done';
+    return errorResponse(err, `llm_extproc_${err.code ?? 'error'}`, this.exchange ? { 'x-request-id': this.exchange.id } : {});
+  }
+
+  private onRequestHeaders(h: HeaderMap, endOfStream: boolean): ExtProcResponse {
+    const config = this.configs.current;
+    const method = h.get(':method') ?? '';
+    const path = stripPath(h.get(':path') ?? '');
+    if (path !== CHAT_PATH && path !== MODELS_PATH) {
+      throw new NotFoundError(`Unknown request URL: ${method} ${path}. Please check the URL for typos.`, { code: 'unknown_url' });
+    }
+    const caller = this.authenticate(h);
+
+    if (path === MODELS_PATH) {
+      if (method !== 'GET') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${MODELS_PATH}.`, { code: 'method_not_allowed' });
+      this.phase = 'done';
+      return immediateResponse(200, { 'content-type': 'application/json' }, config.modelsListBody, 'llm_extproc_models');
+    }
+    if (method !== 'POST') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${CHAT_PATH}.`, { code: 'method_not_allowed' });
+    const contentType = h.get('content-type');
+    if (contentType !== undefined && !/^application\/(?:[\w.+-]*\+)?json\b/i.test(contentType)) {
+      throw new UnsupportedMediaTypeError(`Unsupported content type '${contentType}'; send application/json.`, { code: 'unsupported_media_type' });
+    }
+    const declaredLength = Number(h.get('content-length') ?? '0');
+    if (declaredLength > config.maxBodyBytes) throw this.tooLarge(config.maxBodyBytes);
+    if (endOfStream) throw new InvalidRequestError('The request body is empty; expected a JSON object.', { code: 'invalid_json' });
+
+    const ex = new Exchange(config, h.get('x-request-id'));
+    ex.caller = caller;
+    if (!this.registry.add(ex)) {
+      throw new UpstreamError(503, 'service_unavailable_error', 'The gateway is at capacity. Retry later.', { code: 'gateway_overloaded', retryAfterSeconds: 1 });
+    }
+    this.exchange = ex;
+    this.sinks.metrics.inFlight.set(this.registry.size);
+    this.phase = 'request_body';
+    const remove = ['authorization'];
+    for (const name of h.keys()) if (isInternalHeader(name)) remove.push(name);
+    return phaseResponse('request_headers', { headers: { remove } });
+  }
+
+  private authenticate(h: HeaderMap): NonNullable<Exchange['caller']> {
+    const auth = h.get('authorization');
+    const match = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+    if (!match) {
+      throw new AuthError("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", {
+        code: 'missing_api_key',
+      });
+    }
+    const caller = this.configs.current.callersByKeyHash.get(createHash('sha256').update(match[1]!).digest('hex'));
+    // The key itself is never echoed, not even masked.
+    if (!caller) throw new AuthError('Incorrect API key provided.', { code: 'invalid_api_key' });
+    return caller;
+  }
+
+  private tooLarge(limit: number): GatewayError {
+    return new PayloadTooLargeError(`The request body is larger than the gateway's limit of ${limit} bytes.`, { code: 'request_too_large' });
+  }
+
+  private onRequestBody(body: Uint8Array): ExtProcResponse {
+    const ex = this.requireExchange('request_body');
+    if (body.length > ex.config.maxBodyBytes) throw this.tooLarge(ex.config.maxBodyBytes);
+    const req = parseChatRequest(body);
+    const model = ex.config.models.get(req.model);
+    if (!model) {
+      throw new NotFoundError(`The model \`${req.model}\` does not exist or you do not have access to it.`, { param: 'model', code: 'model_not_found' });
+    }
+    ex.request = req;
+    ex.model = model;
+    ex.stream = req.stream === true;
+    ex.includeUsage = ex.stream && req.stream_options?.include_usage === true;
+    // Translating for the first target now turns a request the provider cannot take into a
+    // clean 400 before anything goes upstream; fallbacks are translated when Envoy reaches them.
+    ex.translationFor(0);
+    this.phase = 'response_headers';
+    // The plan goes to Envoy as headers; the route is re-resolved so the cluster matcher sees them.
+    return phaseResponse('request_body', { headers: { set: model.plan.headers }, clearRouteCache: true });
+  }
+
+  private onResponseHeaders(h: HeaderMap, endOfStream: boolean): ExtProcResponse {
+    const ex = this.requireExchange('response_headers');
+    const status = Number(h.get(':status') ?? '0');
+    ex.status = status;
+    this.responseHeaders = h;
+    const remove: string[] = [];
+    for (const name of h.keys()) if (!RESPONSE_HEADER_ALLOWLIST.has(name)) remove.push(name);
+    const set: Record<string, string> = { 'x-request-id': ex.id };
+
+    if (h.has(ENVOY_LOCAL_REPLY_HEADER)) {
+      // Envoy answered itself (no provider reachable, timeout, body too large): envoy.yaml's
+      // local_reply_config already wrote an OpenAI error body.
+      ex.envoyLocalReply = true;
+      ex.errorCode = h.get(ENVOY_LOCAL_REPLY_HEADER);
+      this.phase = 'done';
+      const keep = remove.filter((n) => n !== 'content-length' && n !== ENVOY_LOCAL_REPLY_HEADER);
+      return this.withOverhead(ex, phaseResponse('response_headers', { headers: { set, remove: [...keep, ENVOY_LOCAL_REPLY_HEADER] } }));
+    }
+    const attempt = ex.lastAttempt;
+    if (!attempt) throw new InternalError('A response arrived for a request that never reached a provider.', { code: 'no_attempt' });
+    const contentType = h.get('content-type') ?? '';
+    const ok = status >= 200 && status < 300;
+
+    if (endOfStream) {
+      // No body to translate: a 2xx without a body is a provider fault, an error status speaks for itself.
+      const err = ok
+        ? new UpstreamError(502, 'api_error', 'The model provider returned an empty response.', { code: 'upstream_empty' })
+        : attempt.provider.dialect.parseError(status, (n) => h.get(n), EMPTY);
+      return this.fail(err);
+    }
+    if (ok && contentType.startsWith('text/event-stream')) {
+      ex.translator = attempt.provider.dialect.createStreamTranslator({
+        id: ex.completionId,
+        created: ex.created,
+        publicModel: ex.model!.name,
+        includeUsage: ex.includeUsage,
+      });
+      this.responseBodyMode = BODY_MODE.STREAMED;
+      set['content-type'] = 'text/event-stream; charset=utf-8';
+      set['cache-control'] = 'no-cache';
+    } else {
+      this.responseBodyMode = BODY_MODE.BUFFERED;
+      set['content-type'] = 'application/json';
+    }
+    this.phase = 'response_body';
+    const res = phaseResponse('response_headers', { headers: { set, remove } });
+    res.mode_override = { response_body_mode: this.responseBodyMode };
+    return this.withOverhead(ex, res);
+  }
+
+  /** x-gateway-overhead-ms: the gateway's own handler time before the response headers. */
+  private withOverhead(ex: Exchange, res: ExtProcResponse): ExtProcResponse {
+    const common = (res.response_headers as { response: { header_mutation?: { set_headers: unknown[] } } }).response;
+    const ms = (Number(ex.overheadNs) / 1e6).toFixed(3);
+    common.header_mutation?.set_headers.push({ header: { key: OVERHEAD_HEADER, raw_value: Buffer.from(ms) }, append_action: 2 });
+    return res;
+  }
+
+  private onResponseBody(chunk: Uint8Array, endOfStream: boolean): ExtProcResponse {
+    const ex = this.requireExchange('response_body');
+    if (this.responseBodyMode === BODY_MODE.STREAMED) {
+      const translator = ex.translator!;
+      let out = translator.push(chunk);
+      if (endOfStream) {
+        out += translator.end();
+        ex.usage = translator.usage;
+        this.phase = 'done';
+      }
+      return phaseResponse('response_body', { body: out });
+    }
+    // BUFFERED: Envoy sends the whole body once; chunks are joined defensively all the same.
+    this.responseChunks.push(Buffer.from(chunk));
+    if (!endOfStream) return phaseResponse('response_body', { body: '' });
+    const body = this.responseChunks.length === 1 ? this.responseChunks[0]! : Buffer.concat(this.responseChunks);
+    this.responseChunks = [];
+    this.phase = 'done';
+    const attempt = ex.lastAttempt!;
+    const status = ex.status ?? 0;
+    let out: string;
+    let outStatus = status;
+    if (status >= 200 && status < 300) {
+      try {
+        const { completion, usage } = attempt.provider.dialect.parseResponse(body, {
+          id: ex.completionId,
+          created: ex.created,
+          publicModel: ex.model!.name,
+        });
+        ex.usage = usage;
+        out = JSON.stringify(completion);
+      } catch (err) {
+        const ge = asGatewayError(err);
+        const o = toOpenAIError(ge);
+        ex.errorCode = ge.code ?? undefined;
+        outStatus = o.status;
+        out = JSON.stringify(o.body);
+      }
+    } else {
+      const h = this.responseHeaders;
+      const ge = attempt.provider.dialect.parseError(status, (n) => h?.get(n), body);
+      const o = toOpenAIError(ge);
+      ex.errorCode = ge.code ?? undefined;
+      outStatus = o.status;
+      out = JSON.stringify(o.body);
+      ex.status = outStatus;
+      const set: Record<string, string> = { ':status': String(outStatus), 'content-length': String(Buffer.byteLength(out)) };
+      if (o.headers['retry-after']) set['retry-after'] = o.headers['retry-after'];
+      return phaseResponse('response_body', { body: out, headers: { set } });
+    }
+    ex.status = outStatus;
+    return phaseResponse('response_body', { body: out, headers: { set: { ':status': String(outStatus), 'content-length': String(Buffer.byteLength(out)) } } });
+  }
+
+  private requireExchange(phase: Phase): Exchange {
+    if (!this.exchange) throw new InternalError(`ext_proc ${phase} arrived before the request was accepted.`, { code: 'extproc_protocol' });
+    return this.exchange;
+  }
+}
+
+const EMPTY = new Uint8Array(0);

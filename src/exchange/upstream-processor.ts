@@ -1,0 +1,100 @@
+import type { RuntimeProvider } from '../config/runtime.ts';
+import { InternalError, asGatewayError, type GatewayError } from '../errors/gateway-error.ts';
+import { toOpenAIError } from '../errors/to-openai.ts';
+import { immediateResponse, phaseResponse } from '../extproc/messages.ts';
+import type { StreamProcessor } from '../extproc/server.ts';
+import { readHeaders, type ExtProcRequest, type ExtProcResponse } from '../extproc/types.ts';
+import type { Exchange } from './exchange.ts';
+import type { ExchangeSinks } from './finish.ts';
+import { PROVIDER_AUTH_HEADERS } from './internal-headers.ts';
+import type { ExchangeRegistry } from './registry.ts';
+import { usedSlotHeaders } from '../routing/plan.ts';
+
+/** Provider auth from a previous attempt never reaches the next provider. */
+const REMOVE_ON_ATTEMPT = PROVIDER_AUTH_HEADERS;
+
+/**
+ * The upstream ext_proc stream, once per attempt, in the cluster Envoy picked for it:
+ * rewrites path, body, content-length and auth for that provider. Everything a previous
+ * attempt added is removed first, since Envoy replays the same header map on a retry.
+ */
+export class UpstreamProcessor implements StreamProcessor {
+  private exchange: Exchange | undefined;
+  private targetIndex = -1;
+
+  constructor(
+    private readonly cluster: string,
+    private readonly registry: ExchangeRegistry,
+    private readonly sinks: ExchangeSinks,
+  ) {}
+
+  handle(msg: ExtProcRequest): ExtProcResponse {
+    const t0 = process.hrtime.bigint();
+    let out: ExtProcResponse;
+    try {
+      if (msg.request_headers) out = this.onRequestHeaders(readHeaders(msg.request_headers));
+      else if (msg.request_body) out = this.onRequestBody();
+      else if (msg.response_headers) out = phaseResponse('response_headers');
+      else if (msg.response_body) out = phaseResponse('response_body');
+      else out = msg.request_trailers ? { request_trailers: {} } : { response_trailers: {} };
+    } catch (err) {
+      out = this.fail(asGatewayError(err));
+    }
+    if (this.exchange) this.exchange.overheadNs += process.hrtime.bigint() - t0;
+    return out;
+  }
+
+  close(): void {
+    this.exchange = undefined;
+  }
+
+  private fail(err: GatewayError): ExtProcResponse {
+    if (err instanceof InternalError) this.sinks.logger.error({ err: err.cause ?? err, request_id: this.exchange?.id, cluster: this.cluster }, 'upstream attempt processing failed');
+    const { status, body, headers } = toOpenAIError(err);
+    return immediateResponse(status, headers, JSON.stringify(body), `llm_extproc_${err.code ?? 'error'}`);
+  }
+
+  private onRequestHeaders(h: Map<string, string>): ExtProcResponse {
+    // Envoy's x-request-id correlates the attempt with its request. (A header of our own would
+    // have to stay in the header map, which Envoy shares between attempts, so it would reach
+    // every provider anyway; x-request-id is Envoy's, always fresh, and standard upstream.)
+    const id = h.get('x-request-id');
+    const ex = id === undefined ? undefined : this.registry.get(id);
+    // Never guess: without the state the router-level filter wrote, the attempt cannot be translated.
+    if (!ex || !ex.model) throw new InternalError('The request state for this attempt was not found.', { code: 'exchange_state_missing' });
+    this.exchange = ex;
+    const provider = ex.config.providersByCluster.get(this.cluster);
+    if (!provider) throw new InternalError(`Envoy cluster "${this.cluster}" is not a provider in the config.`, { code: 'unknown_cluster' });
+    const attemptNumber = Number(h.get('x-envoy-attempt-count') ?? String(ex.attempts.length + 1));
+    this.targetIndex = this.pickTarget(ex, provider, attemptNumber);
+    const target = ex.model.targets[this.targetIndex]!;
+    ex.attempts.push({ provider, providerModel: target.model, number: attemptNumber });
+    this.sinks.metrics.attempts.inc({ provider: provider.name });
+    const translated = ex.translationFor(this.targetIndex);
+    const set: Record<string, string> = {
+      ':path': provider.basePath + translated.path,
+      'content-length': String(translated.body.length),
+      ...translated.headers,
+      ...provider.authHeaders,
+    };
+    // Removal must not depend on whether Envoy applies removes before or after sets.
+    const remove = [...REMOVE_ON_ATTEMPT.filter((name) => !(name in set)), ...usedSlotHeaders(attemptNumber)];
+    return phaseResponse('request_headers', { headers: { set, remove } });
+  }
+
+  /** The target this attempt serves: the plan's slot for the attempt, checked against the cluster. */
+  private pickTarget(ex: Exchange, provider: RuntimeProvider, attemptNumber: number): number {
+    const targets = ex.model!.targets;
+    const slot = (Math.max(1, attemptNumber) - 1) % targets.length;
+    if (targets[slot]!.provider === provider) return slot;
+    const found = targets.findIndex((t) => t.provider === provider);
+    if (found === -1) throw new InternalError(`Cluster "${this.cluster}" is not a target of model "${ex.model!.name}".`, { code: 'unplanned_cluster' });
+    return found;
+  }
+
+  private onRequestBody(): ExtProcResponse {
+    const ex = this.exchange;
+    if (!ex || this.targetIndex < 0) throw new InternalError('Request body arrived before its headers.', { code: 'extproc_protocol' });
+    return phaseResponse('request_body', { body: ex.translationFor(this.targetIndex).body });
+  }
+}

@@ -1,0 +1,127 @@
+import * as grpc from '@grpc/grpc-js';
+import { PROCESS_METHOD_PATH, ProcessingRequestType, ProcessingResponseType } from './protos.ts';
+import type { ExtProcRequest, ExtProcResponse } from './types.ts';
+
+/**
+ * One processor per gRPC stream, i.e. per request and filter position. `handle` is called
+ * once per message, in order, and returns exactly one response (the protocol's rule);
+ * `close` is called exactly once when the stream ends for any reason (done, cancelled, error).
+ */
+export interface StreamProcessor {
+  handle(msg: ExtProcRequest): ExtProcResponse | Promise<ExtProcResponse>;
+  close(reason: 'done' | 'cancelled' | 'error'): void;
+}
+
+/** Picks the processor from the stream's gRPC metadata (set per filter in envoy.yaml). */
+export type ProcessorFactory = (metadata: grpc.Metadata) => StreamProcessor;
+
+export interface ExtProcServerOptions {
+  listen: string;
+  maxMessageBytes: number;
+  onStreamError?: (err: unknown) => void;
+}
+
+const serviceDefinition: grpc.ServiceDefinition = {
+  Process: {
+    path: PROCESS_METHOD_PATH,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (v: unknown) => Buffer.from(ProcessingRequestType.encode(v as object).finish()),
+    requestDeserialize: (b: Buffer) => ProcessingRequestType.decode(b),
+    responseSerialize: (v: unknown) => Buffer.from(ProcessingResponseType.encode(v as object).finish()),
+    responseDeserialize: (b: Buffer) => ProcessingResponseType.decode(b),
+  },
+};
+
+export class ExtProcServer {
+  private readonly server: grpc.Server;
+  private boundPort = 0;
+
+  constructor(
+    private readonly factory: ProcessorFactory,
+    private readonly opts: ExtProcServerOptions,
+  ) {
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': opts.maxMessageBytes,
+      'grpc.max_send_message_length': opts.maxMessageBytes,
+      // Envoy keeps one HTTP/2 connection and multiplexes every stream on it.
+      'grpc.max_concurrent_streams': 100_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    this.server.addService(serviceDefinition, { Process: (call: grpc.ServerDuplexStream<ExtProcRequest, ExtProcResponse>) => this.serve(call) });
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async start(): Promise<number> {
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(this.opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    });
+    return this.boundPort;
+  }
+
+  async stop(graceMs = 5000): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private serve(call: grpc.ServerDuplexStream<ExtProcRequest, ExtProcResponse>): void {
+    let processor: StreamProcessor;
+    try {
+      processor = this.factory(call.metadata);
+    } catch (err) {
+      this.opts.onStreamError?.(err);
+      call.destroy(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    let closed = false;
+    const close = (reason: 'done' | 'cancelled' | 'error'): void => {
+      if (closed) return;
+      closed = true;
+      processor.close(reason);
+    };
+    // Messages are answered strictly in order; async handlers chain on `tail`.
+    let tail: Promise<void> | undefined;
+    const respond = (res: ExtProcResponse): void => {
+      if (!closed) call.write(res);
+    };
+    const fail = (err: unknown): void => {
+      this.opts.onStreamError?.(err);
+      close('error');
+      call.destroy(err instanceof Error ? err : new Error(String(err)));
+    };
+    call.on('data', (msg: ExtProcRequest) => {
+      if (tail) {
+        tail = tail.then(async () => respond(await processor.handle(msg))).catch(fail);
+        return;
+      }
+      try {
+        const out = processor.handle(msg);
+        if (out instanceof Promise) tail = out.then(respond).catch(fail);
+        else respond(out);
+      } catch (err) {
+        fail(err);
+      }
+    });
+    call.on('end', () => {
+      const finish = (): void => {
+        close('done');
+        call.end();
+      };
+      if (tail) void tail.then(finish, finish);
+      else finish();
+    });
+    call.on('cancelled', () => close('cancelled'));
+    call.on('error', () => close('error'));
+  }
+}

@@ -1,0 +1,52 @@
+/** OpenAI chat-completions response shapes the gateway emits (see shared/openai-spec). */
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
+
+export interface OpenAIUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number };
+}
+
+export interface ResponseToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    message: { role: 'assistant'; content: string | null; refusal: string | null; tool_calls?: ResponseToolCall[] };
+    logprobs: null;
+    finish_reason: FinishReason | null;
+  }>;
+  usage?: OpenAIUsage;
+  system_fingerprint?: string | null;
+}
+
+export interface ChunkToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    delta: { role?: 'assistant'; content?: string | null; refusal?: string | null; tool_calls?: ChunkToolCallDelta[] };
+    logprobs: null;
+    finish_reason: FinishReason | null;
+  }>;
+  usage?: OpenAIUsage | null;
+}

@@ -1,0 +1,155 @@
+import type { ToolMode, ToolResultView, ToolSpec } from '../../model/conversation.ts';
+import { PromptCounter } from '../../model/tokens.ts';
+import type { BodyReply } from '../../reply.ts';
+import { asArray, asInt, asString, field, isObject, type JsonObject, type JsonParse } from '../../unknown.ts';
+import type { ParsedRequest, Route } from '../provider.ts';
+import { geminiBadRequest } from './errors.ts';
+
+const EMPTY_OBJECT_SCHEMA = { type: 'object', properties: {} };
+
+interface PartsSummary {
+  readonly text: string;
+  readonly calls: number;
+  readonly results: ToolResultView[];
+  /** Name of the first functionCall when it lacks a thoughtSignature. */
+  readonly unsigned: string | undefined;
+}
+
+function summarize(parts: readonly unknown[], counter: PromptCounter): PartsSummary {
+  let text = '';
+  let calls = 0;
+  let unsigned: string | undefined;
+  const results: ToolResultView[] = [];
+  for (const p of parts) {
+    if (!isObject(p)) continue;
+    if (typeof p['text'] === 'string' && p['thought'] !== true) text += p['text'];
+    if (field(p, 'inlineData', 'inline_data') !== undefined || field(p, 'fileData', 'file_data') !== undefined) counter.image();
+    const call = field(p, 'functionCall', 'function_call');
+    if (isObject(call)) {
+      const name = asString(call['name']) ?? '';
+      counter.text(name);
+      counter.json(call['args']);
+      // Gemini 3 signs only the first functionCall of a step (parallel calls share it).
+      const sig = field(p, 'thoughtSignature', 'thought_signature');
+      if (calls === 0 && (typeof sig !== 'string' || sig.length === 0)) unsigned = name;
+      calls += 1;
+    }
+    const response = field(p, 'functionResponse', 'function_response');
+    if (isObject(response)) {
+      const content = JSON.stringify(response['response'] ?? {});
+      counter.text(content);
+      results.push({ name: asString(response['name']) ?? '', content });
+    }
+  }
+  counter.text(text);
+  return { text, calls, results, unsigned };
+}
+
+interface Walk {
+  readonly lastUserText: string;
+  readonly toolResults: ToolResultView[];
+}
+
+function walkContents(contents: readonly unknown[], counter: PromptCounter, streamRoute: boolean): Walk | BodyReply {
+  let lastUserText = '';
+  let toolResults: ToolResultView[] = [];
+  let prevCalls = 0;
+  for (let i = 0; i < contents.length; i++) {
+    const c = contents[i];
+    if (!isObject(c)) return geminiBadRequest(`Invalid value at 'contents[${i}]': expected an object.`, streamRoute);
+    const role = c['role'] ?? 'user';
+    if (role !== 'user' && role !== 'model') return geminiBadRequest('Please use a valid role: user, model.', streamRoute);
+    const parts = asArray(c['parts']);
+    if (parts.length === 0) return geminiBadRequest(`* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.\n`, streamRoute);
+    const s = summarize(parts, counter);
+    if (s.unsigned !== undefined) {
+      return geminiBadRequest(
+        `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${s.unsigned}\` , position ${i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`,
+        streamRoute,
+      );
+    }
+    if (s.results.length > 0 && prevCalls === 0) {
+      return geminiBadRequest('Please ensure that function response turn comes immediately after a function call turn.', streamRoute);
+    }
+    if (prevCalls > 0 && s.results.length !== prevCalls) {
+      return geminiBadRequest(
+        'Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.',
+        streamRoute,
+      );
+    }
+    if (role === 'user') {
+      toolResults = s.results;
+      if (s.text.length > 0) lastUserText = s.text;
+    } else {
+      toolResults = [];
+    }
+    prevCalls = s.calls;
+  }
+  return { lastUserText, toolResults };
+}
+
+function parseTools(body: JsonObject, counter: PromptCounter): ToolSpec[] {
+  const tools: ToolSpec[] = [];
+  for (const t of asArray(body['tools'])) {
+    if (!isObject(t)) continue;
+    for (const d of asArray(field(t, 'functionDeclarations', 'function_declarations'))) {
+      if (!isObject(d)) continue;
+      const name = asString(d['name']);
+      if (name === undefined) continue;
+      counter.json(d);
+      tools.push({ name, schema: field(d, 'parametersJsonSchema', 'parameters_json_schema') ?? d['parameters'] ?? EMPTY_OBJECT_SCHEMA });
+    }
+  }
+  return tools;
+}
+
+function parseToolMode(body: JsonObject): ToolMode {
+  const config = field(body, 'toolConfig', 'tool_config');
+  const fcc = isObject(config) ? field(config, 'functionCallingConfig', 'function_calling_config') : undefined;
+  if (!isObject(fcc)) return { kind: 'auto' };
+  const allowed = asArray(field(fcc, 'allowedFunctionNames', 'allowed_function_names')).filter((n): n is string => typeof n === 'string');
+  switch (fcc['mode']) {
+    case 'ANY':
+      return { kind: 'required', allowed: allowed.length > 0 ? allowed : undefined };
+    case 'NONE':
+      return { kind: 'none' };
+    default:
+      return { kind: 'auto' };
+  }
+}
+
+/** Validates a Gemini generateContent body the way the API does (incl. Gemini 3 thought signatures). */
+export function parseGeminiRequest(parsed: JsonParse, route: Route): ParsedRequest | BodyReply {
+  if (!parsed.ok || !isObject(parsed.value)) return geminiBadRequest('Invalid JSON payload received. Unexpected token.', route.stream);
+  const body = parsed.value;
+  const contents = body['contents'];
+  if (!Array.isArray(contents) || contents.length === 0) {
+    return geminiBadRequest('* GenerateContentRequest.contents: contents is not specified\n', route.stream);
+  }
+  const counter = new PromptCounter();
+  const system = field(body, 'systemInstruction', 'system_instruction');
+  if (isObject(system)) summarize(asArray(system['parts']), counter);
+  const walk = walkContents(contents, counter, route.stream);
+  if ('kind' in walk) return walk;
+  const tools = parseTools(body, counter);
+  const gen = field(body, 'generationConfig', 'generation_config');
+  const config = isObject(gen) ? gen : {};
+  const maxTokens = asInt(field(config, 'maxOutputTokens', 'max_output_tokens'));
+  const stop = asArray(field(config, 'stopSequences', 'stop_sequences')).filter((s): s is string => typeof s === 'string');
+  return {
+    conv: {
+      model: route.model ?? '',
+      lastUserText: walk.lastUserText,
+      toolResults: walk.toolResults,
+      tools,
+      toolMode: parseToolMode(body),
+      maxTokens: maxTokens !== undefined && maxTokens > 0 ? maxTokens : undefined,
+      stop,
+      promptTokens: counter.tokens,
+    },
+    stream: route.stream,
+    sse: route.sse,
+    includeUsage: false,
+    obfuscation: false,
+  };
+}

@@ -1,0 +1,76 @@
+/** Wire dialect a simulated provider speaks. */
+export type SimFormat = 'openai' | 'anthropic' | 'gemini';
+
+/** Misbehaviour to inject into one response; every field is optional and independent. */
+export interface Fault {
+  /** Delay before the response headers. */
+  latencyMs?: number;
+  /** Delay between stream events. */
+  chunkDelayMs?: number;
+  /** Number of pieces the answer is split into (stream events and JSON text); default 8. */
+  chunks?: number;
+  /** Answer with this HTTP status and the provider's own error body. */
+  status?: number;
+  /** Seconds, sent as `retry-after` with an error status (Gemini also puts it in RetryInfo). */
+  retryAfter?: number;
+  /** Destroy the connection (HTTP/1.1) or reset the stream (HTTP/2) before any header. */
+  resetBeforeHeaders?: boolean;
+  /** Stream only: send this many SSE events, then destroy the connection/stream. */
+  resetAfterEvents?: number;
+  /** Stream only: after this many events send the provider's in-stream error event and end. */
+  errorEventAfterEvents?: number;
+  /** Write the response bytes in pieces cut at these offsets, with a flush between pieces. */
+  splitBytes?: 'every-byte' | 'random' | number[];
+  /** Seed for `splitBytes: 'random'` (default 1). */
+  splitSeed?: number;
+  /** Send exactly these bytes (golden tests). */
+  replay?: {
+    status: number;
+    contentType: string;
+    body: Uint8Array | string;
+    headers?: Record<string, string>;
+  };
+}
+
+/** A request as the simulator received it; `body` is parsed JSON, or the raw text if it was not JSON. */
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: unknown;
+  at: number;
+}
+
+/** Options for {@link startSimProvider}. */
+export interface SimProviderOptions {
+  format: SimFormat;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** HTTPS with HTTP/2 (ALPN h2) and HTTP/1.1 fallback. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** When set, requests must carry this key the provider's way. */
+  apiKey?: string;
+  /** OpenAI and Anthropic default '/v1'; Gemini '/v1beta'. */
+  basePath?: string;
+  /** Applied when the fault queue is empty. */
+  defaultFault?: Fault;
+  /** Default true; keeps at most the last 1000 requests. */
+  recordRequests?: boolean;
+}
+
+/** A running simulated provider. */
+export interface SimProvider {
+  readonly url: string;
+  readonly port: number;
+  /** Live array of the most recent requests (oldest first). */
+  readonly requests: ReceivedRequest[];
+  /** The next request without an `x-sim-fault` header consumes it (FIFO). */
+  enqueueFault(f: Fault): void;
+  setDefaultFault(f: Fault | undefined): void;
+  /** Clears the queue, the default fault and the recorded requests. */
+  reset(): void;
+  /** Closes the server and every open connection and stream. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startSimProvider, type SimFormat, type SimProvider } from '../../src/simulator/index.ts';
+import { post, WIRE } from './helpers/client.ts';
+import { rawPost } from './helpers/raw.ts';
+
+const sims = new Map<SimFormat, SimProvider>();
+const REQUESTS: Record<SimFormat, { path: string; body: unknown; streamPath: string; streamBody: unknown; sep: string }> = {
+  openai: {
+    path: '/v1/chat/completions',
+    body: { model: 'gpt', messages: [{ role: 'user', content: 'Hello' }] },
+    streamPath: '/v1/chat/completions',
+    streamBody: { model: 'gpt', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'Hello' }] },
+    sep: '\n\n',
+  },
+  anthropic: {
+    path: '/v1/messages',
+    body: { model: 'claude', max_tokens: 100, messages: [{ role: 'user', content: 'Hello' }] },
+    streamPath: '/v1/messages',
+    streamBody: { model: 'claude', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'Hello' }] },
+    sep: '\n\n',
+  },
+  gemini: {
+    path: '/v1beta/models/gemini-3-pro:generateContent',
+    body: { contents: [{ parts: [{ text: 'Hello' }] }] },
+    streamPath: '/v1beta/models/gemini-3-pro:streamGenerateContent?alt=sse',
+    streamBody: { contents: [{ parts: [{ text: 'Hello' }] }] },
+    sep: '\r\n\r\n',
+  },
+};
+const FORMATS: SimFormat[] = ['openai', 'anthropic', 'gemini'];
+
+function sim(f: SimFormat): SimProvider {
+  const s = sims.get(f);
+  assert.ok(s);
+  return s;
+}
+const streamUrl = (f: SimFormat): string => `${sim(f).url}${REQUESTS[f].streamPath}`;
+const jsonUrl = (f: SimFormat): string => `${sim(f).url}${REQUESTS[f].path}`;
+const fault = (f: object): Record<string, string> => ({ 'x-sim-fault': JSON.stringify(f) });
+
+before(async () => {
+  for (const f of FORMATS) sims.set(f, await startSimProvider({ format: f }));
+});
+after(async () => {
+  await Promise.all([...sims.values()].map((s) => s.close()));
+});
+
+describe('fault: timing (asserted loosely)', () => {
+  it('latencyMs delays the response headers', async () => {
+    const t0 = performance.now();
+    const r = await post(jsonUrl('openai'), REQUESTS.openai.body, fault({ latencyMs: 200 }));
+    assert.equal(r.status, 200);
+    assert.ok(performance.now() - t0 >= 150);
+  });
+
+  it('chunkDelayMs spaces the stream events', async () => {
+    const t0 = performance.now();
+    const r = await post(streamUrl('anthropic'), REQUESTS.anthropic.streamBody, fault({ chunkDelayMs: 30, chunks: 4 }));
+    assert.ok(performance.now() - t0 >= 150, 'ten events, nine gaps of 30 ms');
+    assert.ok(r.text.endsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n'));
+  });
+});
+
+describe('fault: status', () => {
+  for (const f of FORMATS) {
+    it(`${f}: status + retry-after in the provider's error format, streams included`, async () => {
+      const r = await post(streamUrl(f), REQUESTS[f].streamBody, fault({ status: 500, retryAfter: 7 }));
+      assert.equal(r.status, 500);
+      assert.equal(r.headers['retry-after'], '7');
+      const body = JSON.parse(r.text);
+      if (f === 'anthropic') assert.equal(body.error.type, 'api_error');
+      if (f === 'openai') assert.equal(body.error.type, 'server_error');
+      if (f === 'gemini') assert.equal(body.error.status, 'INTERNAL');
+    });
+  }
+});
+
+describe('fault: connection resets', () => {
+  for (const f of FORMATS) {
+    it(`${f}: resetBeforeHeaders makes the client fail without a status`, async () => {
+      const r = await rawPost(jsonUrl(f), REQUESTS[f].body, fault({ resetBeforeHeaders: true }));
+      assert.equal(r.status, undefined);
+      assert.ok(r.error, 'client saw an error');
+      await assert.rejects(post(jsonUrl(f), REQUESTS[f].body, fault({ resetBeforeHeaders: true })), TypeError);
+    });
+
+    it(`${f}: resetAfterEvents cuts the stream after exactly N events`, async () => {
+      const r = await rawPost(streamUrl(f), REQUESTS[f].streamBody, fault({ resetAfterEvents: 3 }));
+      assert.equal(r.status, 200);
+      assert.ok(r.error, 'client saw the reset');
+      const text = r.body.toString('utf8');
+      const parts = text.split(REQUESTS[f].sep);
+      assert.equal(parts.length - 1, 3);
+      assert.equal(parts.at(-1), '');
+    });
+  }
+
+  it('resetAfterEvents: 0 sends the 200 head, then resets', async () => {
+    const r = await rawPost(streamUrl('openai'), REQUESTS.openai.streamBody, fault({ resetAfterEvents: 0 }));
+    assert.equal(r.status, 200);
+    assert.ok(r.error);
+    assert.equal(r.body.length, 0);
+  });
+});
+
+describe('fault: in-stream error event', () => {
+  it('openai: data {"error":…} after N events and no [DONE]', async () => {
+    const r = await post(streamUrl('openai'), REQUESTS.openai.streamBody, fault({ errorEventAfterEvents: 2 }));
+    const events = r.text.split('\n\n').slice(0, -1);
+    assert.equal(events.length, 3);
+    const last = JSON.parse(events[2]?.slice(6) ?? '');
+    assert.deepEqual(Object.keys(last.error), ['message', 'type', 'param', 'code']);
+    assert.ok(!r.text.includes('[DONE]'));
+  });
+
+  it('anthropic: event: error overloaded_error, no message_stop', async () => {
+    const r = await post(streamUrl('anthropic'), REQUESTS.anthropic.streamBody, fault({ errorEventAfterEvents: 4 }));
+    const events = r.text.split('\n\n').slice(0, -1);
+    assert.equal(events.length, 5);
+    assert.equal(events[4], 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}');
+    assert.ok(!r.text.includes('message_stop'));
+  });
+
+  it('gemini: data {"error": …} UNAVAILABLE after N chunks', async () => {
+    const r = await post(streamUrl('gemini'), REQUESTS.gemini.streamBody, fault({ errorEventAfterEvents: 1 }));
+    const events = r.text.split('\r\n\r\n').slice(0, -1);
+    assert.equal(events.length, 2);
+    assert.equal(JSON.parse(events[1]?.slice(6) ?? '').error.status, 'UNAVAILABLE');
+  });
+
+  it('caps N so the error always arrives before the stream would end', async () => {
+    const r = await post(streamUrl('openai'), REQUESTS.openai.streamBody, fault({ errorEventAfterEvents: 10_000 }));
+    assert.ok(r.text.endsWith('"code":null}}\n\n'));
+  });
+});
+
+describe('fault: split writes', () => {
+  it('every-byte, random and explicit offsets reassemble the same answer', async () => {
+    const plain = await rawPost(streamUrl('gemini'), REQUESTS.gemini.streamBody);
+    const textOf = (b: Buffer): string => b.toString('utf8').replace(/"responseId": "[^"]+"/g, '');
+    for (const splitBytes of ['every-byte', 'random', [1, 7, 100, 101]]) {
+      const r = await rawPost(streamUrl('gemini'), REQUESTS.gemini.streamBody, fault({ splitBytes }));
+      assert.equal(r.error, undefined);
+      assert.equal(textOf(r.body), textOf(plain.body), String(splitBytes));
+    }
+  });
+
+  it('every-byte reaches the client in many separate reads', async () => {
+    const r = await rawPost(jsonUrl('anthropic'), REQUESTS.anthropic.body, fault({ splitBytes: 'every-byte' }));
+    assert.equal(r.status, 200);
+    assert.ok(r.reads > 10, `reads: ${r.reads}`);
+    assert.equal(JSON.parse(r.body.toString('utf8')).type, 'message');
+  });
+});
+
+describe('fault: replay', () => {
+  const manifest = JSON.parse(readFileSync(path.join(WIRE, 'manifest.json'), 'utf8')) as {
+    fixtures: { fixture: string; status: number; content_type: string }[];
+  };
+  for (const entry of manifest.fixtures) {
+    it(`replays ${entry.fixture} byte for byte`, async () => {
+      const format = entry.fixture.split('/')[0] as SimFormat;
+      const body = readFileSync(path.join(WIRE, entry.fixture));
+      const headersFile = path.join(WIRE, entry.fixture.replace(/\.json$/, '.headers.json'));
+      const headers = entry.fixture.endsWith('.json') && entry.status !== 200 ? (JSON.parse(readFileSync(headersFile, 'utf8')).headers as Record<string, string>) : {};
+      const contentType = headers['content-type'] ?? entry.content_type;
+      sim(format).enqueueFault({
+        replay: { status: entry.status, contentType, body: new Uint8Array(body), headers },
+        splitBytes: entry.fixture.endsWith('.sse') ? 'random' : undefined,
+      });
+      const r = await rawPost(jsonUrl(format), {});
+      assert.equal(r.status, entry.status);
+      assert.equal(r.headers['content-type'], contentType);
+      for (const [k, v] of Object.entries(headers)) assert.equal(r.headers[k], v);
+      assert.ok(r.body.equals(body));
+    });
+  }
+
+  it('replays a string body given in the x-sim-fault header', async () => {
+    const replay = { status: 418, contentType: 'text/plain', body: 'short and stout', headers: { 'x-extra': '1' } };
+    const r = await rawPost(jsonUrl('openai'), {}, fault({ replay }));
+    assert.equal(r.status, 418);
+    assert.equal(r.headers['x-extra'], '1');
+    assert.equal(r.body.toString(), 'short and stout');
+  });
+});
+
+describe('fault selection', () => {
+  it('header beats queue (which it leaves alone), queue is FIFO, default applies when empty', async () => {
+    const s = sim('openai');
+    const url = jsonUrl('openai');
+    const body = REQUESTS.openai.body;
+    s.setDefaultFault({ status: 503 });
+    s.enqueueFault({ status: 500 });
+    s.enqueueFault({ status: 502 });
+    assert.equal((await post(url, body, fault({ status: 429 }))).status, 429);
+    assert.equal((await post(url, body)).status, 500);
+    assert.equal((await post(url, body)).status, 502);
+    assert.equal((await post(url, body)).status, 503);
+    assert.equal((await post(url, body)).status, 503);
+    s.setDefaultFault(undefined);
+    assert.equal((await post(url, body)).status, 200);
+    s.enqueueFault({ status: 500 });
+    s.setDefaultFault({ status: 503 });
+    s.reset();
+    assert.equal((await post(url, body)).status, 200);
+    assert.equal(s.requests.length, 1);
+  });
+
+  it('rejects a malformed x-sim-fault header with a 400 naming it', async () => {
+    const notJson = await post(jsonUrl('anthropic'), REQUESTS.anthropic.body, { 'x-sim-fault': '{oops' });
+    assert.equal(notJson.status, 400);
+    assert.match(JSON.parse(notJson.text).error.message, /x-sim-fault/);
+    const unknownField = await post(jsonUrl('gemini'), REQUESTS.gemini.body, fault({ latency: 5 }));
+    assert.equal(unknownField.status, 400);
+    assert.match(JSON.parse(unknownField.text).error.message, /x-sim-fault/);
+  });
+
+  it('chunks sets the number of content pieces', async () => {
+    const r = await post(streamUrl('openai'), REQUESTS.openai.streamBody, fault({ chunks: 50 }));
+    assert.equal(r.text.split('\n\n').length - 1, 1 + 50 + 1 + 1 + 1);
+  });
+});
