@@ -67,10 +67,14 @@ export async function startSimProvider(opts: SimProviderOptions): Promise<SimPro
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
+        // Aborting wakes every delayed response, which resets its own stream (RST_STREAM on h2);
+        // one turn later the remaining connections are torn down.
         abort.abort();
         server.close(() => resolve());
-        for (const s of sessions) s.destroy();
-        for (const s of sockets) s.destroy();
+        setImmediate(() => {
+          for (const s of sessions) s.destroy();
+          for (const s of sockets) s.destroy();
+        });
       });
       return closing;
     },

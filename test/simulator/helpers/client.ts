@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
 import path from 'node:path';
+import { TLSSocket } from 'node:tls';
 import { generate } from 'selfsigned';
 
 /** Recorded provider fixtures (test/fixtures/wire). */
@@ -43,11 +44,12 @@ export async function post(url: string, body: unknown, headers: Record<string, s
 }
 
 /** POST JSON over HTTPS/1.1 (ALPN http/1.1 only) trusting `ca`. */
-export function postHttps1(url: string, body: unknown, ca: string, headers: Record<string, string> = {}): Promise<Got & { alpn: string | false }> {
+export function postHttps1(url: string, body: unknown, ca: string, headers: Record<string, string> = {}): Promise<Got & { alpn: string | false | null }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: 'POST', ca, ALPNProtocols: ['http/1.1'], headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+    const agent = new https.Agent({ ca, ALPNProtocols: ['http/1.1'], keepAlive: false });
+    const req = https.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
       const chunks: Buffer[] = [];
-      const alpn = res.socket.alpnProtocol;
+      const alpn = res.socket instanceof TLSSocket ? res.socket.alpnProtocol : false;
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
       res.on('end', () => {

@@ -24,41 +24,55 @@ function candidate(parts: unknown[], finishReason: string | undefined): Record<s
   return c;
 }
 
-/** The chunks of a response; a single-element list is the non-stream body. */
-function chunks(a: Answer, req: ParsedRequest, single: boolean): Record<string, unknown>[] {
-  const model = req.conv.model;
+type Chunk = Record<string, unknown>;
+type ChunkMaker = (parts: unknown[], finishReason: string | undefined, candidates: number) => Chunk;
+
+function chunkMaker(a: Answer, req: ParsedRequest): ChunkMaker {
   const responseId = urlSafe(22);
-  const finish = a.finish === 'length' ? 'MAX_TOKENS' : 'STOP';
-  const chunk = (parts: unknown[], fin: string | undefined, candidates: number): Record<string, unknown> => ({
-    candidates: [candidate(parts, fin)],
+  return (parts, finishReason, candidates) => ({
+    candidates: [candidate(parts, finishReason)],
     usageMetadata: usageMetadata(a.promptTokens, candidates),
-    modelVersion: model,
+    modelVersion: req.conv.model,
     responseId,
   });
+}
+
+function finishOf(a: Answer): string {
+  return a.finish === 'length' ? 'MAX_TOKENS' : 'STOP';
+}
+
+function callPart(a: Answer): unknown[] | undefined {
   const call = a.toolCall;
-  if (call !== undefined) {
-    const part = { functionCall: { name: call.name, args: call.args }, thoughtSignature: thoughtSignature() };
-    // Streams deliver the whole call, then the finish reason on an empty text part (recorded shape).
-    return single ? [chunk([part], finish, a.outputTokens)] : [chunk([part], undefined, a.outputTokens), chunk([{ text: '' }], finish, a.outputTokens)];
-  }
-  if (single || a.pieces.length === 0) return [chunk([{ text: a.text }], finish, a.outputTokens)];
-  const out: Record<string, unknown>[] = [];
+  return call === undefined ? undefined : [{ functionCall: { name: call.name, args: call.args }, thoughtSignature: thoughtSignature() }];
+}
+
+/** The generateContent body: one candidate holding the whole answer. */
+function wholeResponse(a: Answer, req: ParsedRequest): Chunk {
+  return chunkMaker(a, req)(callPart(a) ?? [{ text: a.text }], finishOf(a), a.outputTokens);
+}
+
+/** Stream chunks: one per text piece with cumulative usage, finish reason on the last. */
+function streamChunks(a: Answer, req: ParsedRequest): Chunk[] {
+  const chunk = chunkMaker(a, req);
+  const call = callPart(a);
+  // A call arrives whole, then the finish reason on an empty text part (recorded shape, wire README 4.4).
+  if (call !== undefined) return [chunk(call, undefined, a.outputTokens), chunk([{ text: '' }], finishOf(a), a.outputTokens)];
+  if (a.pieces.length === 0) return [chunk([{ text: '' }], finishOf(a), a.outputTokens)];
   let chars = 0;
-  a.pieces.forEach((p, i) => {
+  return a.pieces.map((p, i) => {
     chars += p.length;
     const last = i === a.pieces.length - 1;
-    out.push(chunk([{ text: p }], last ? finish : undefined, last ? a.outputTokens : countTokens(chars)));
+    return chunk([{ text: p }], last ? finishOf(a) : undefined, last ? a.outputTokens : countTokens(chars));
   });
-  return out;
 }
 
 /** Encodes an answer for generateContent (pretty JSON), streamGenerateContent?alt=sse (CRLF SSE) or the JSON-array stream. */
 export function renderGemini(a: Answer, req: ParsedRequest): Reply {
   if (!req.stream) {
-    const [body] = chunks(a, req, true);
+    const body = wholeResponse(a, req);
     return { kind: 'body', status: 200, headers: { 'content-type': 'application/json; charset=UTF-8', ...BASE_HEADERS }, body: `${JSON.stringify(body, null, 2)}\n` };
   }
-  const list = chunks(a, req, false);
+  const list = streamChunks(a, req);
   if (!req.sse) {
     return { kind: 'body', status: 200, headers: { 'content-type': 'application/json; charset=UTF-8', ...BASE_HEADERS }, body: `${JSON.stringify(list, null, 2)}\n` };
   }

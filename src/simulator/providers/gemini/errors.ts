@@ -76,8 +76,8 @@ export function geminiError(status: number, rpc: string, message: string, opts: 
 }
 
 /** 400 INVALID_ARGUMENT with the API's message. */
-export function geminiBadRequest(message: string, streamRoute: boolean): BodyReply {
-  return geminiError(400, 'INVALID_ARGUMENT', message, { streamRoute });
+export function geminiBadRequest(message: string, opts: { readonly streamRoute: boolean }): BodyReply {
+  return geminiError(400, 'INVALID_ARGUMENT', message, opts);
 }
 
 /** The error an injected fault status produces; 429 carries RetryInfo (`retryAfter` seconds, default 1). */

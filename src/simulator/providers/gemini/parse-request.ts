@@ -50,32 +50,28 @@ interface Walk {
   readonly toolResults: ToolResultView[];
 }
 
-function walkContents(contents: readonly unknown[], counter: PromptCounter, streamRoute: boolean): Walk | BodyReply {
+type BadRequest = (message: string) => BodyReply;
+
+function walkContents(contents: readonly unknown[], counter: PromptCounter, bad: BadRequest): Walk | BodyReply {
   let lastUserText = '';
   let toolResults: ToolResultView[] = [];
   let prevCalls = 0;
   for (let i = 0; i < contents.length; i++) {
     const c = contents[i];
-    if (!isObject(c)) return geminiBadRequest(`Invalid value at 'contents[${i}]': expected an object.`, streamRoute);
+    if (!isObject(c)) return bad(`Invalid value at 'contents[${i}]': expected an object.`);
     const role = c['role'] ?? 'user';
-    if (role !== 'user' && role !== 'model') return geminiBadRequest('Please use a valid role: user, model.', streamRoute);
+    if (role !== 'user' && role !== 'model') return bad('Please use a valid role: user, model.');
     const parts = asArray(c['parts']);
-    if (parts.length === 0) return geminiBadRequest(`* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.\n`, streamRoute);
+    if (parts.length === 0) return bad(`* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.\n`);
     const s = summarize(parts, counter);
     if (s.unsigned !== undefined) {
-      return geminiBadRequest(
-        `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${s.unsigned}\` , position ${i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`,
-        streamRoute,
-      );
+      return bad(`Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${s.unsigned}\` , position ${i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`);
     }
     if (s.results.length > 0 && prevCalls === 0) {
-      return geminiBadRequest('Please ensure that function response turn comes immediately after a function call turn.', streamRoute);
+      return bad('Please ensure that function response turn comes immediately after a function call turn.');
     }
     if (prevCalls > 0 && s.results.length !== prevCalls) {
-      return geminiBadRequest(
-        'Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.',
-        streamRoute,
-      );
+      return bad('Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.');
     }
     if (role === 'user') {
       toolResults = s.results;
@@ -120,16 +116,17 @@ function parseToolMode(body: JsonObject): ToolMode {
 
 /** Validates a Gemini generateContent body the way the API does (incl. Gemini 3 thought signatures). */
 export function parseGeminiRequest(parsed: JsonParse, route: Route): ParsedRequest | BodyReply {
-  if (!parsed.ok || !isObject(parsed.value)) return geminiBadRequest('Invalid JSON payload received. Unexpected token.', route.stream);
+  const bad: BadRequest = (message) => geminiBadRequest(message, { streamRoute: route.stream });
+  if (!parsed.ok || !isObject(parsed.value)) return bad('Invalid JSON payload received. Unexpected token.');
   const body = parsed.value;
   const contents = body['contents'];
   if (!Array.isArray(contents) || contents.length === 0) {
-    return geminiBadRequest('* GenerateContentRequest.contents: contents is not specified\n', route.stream);
+    return bad('* GenerateContentRequest.contents: contents is not specified\n');
   }
   const counter = new PromptCounter();
   const system = field(body, 'systemInstruction', 'system_instruction');
   if (isObject(system)) summarize(asArray(system['parts']), counter);
-  const walk = walkContents(contents, counter, route.stream);
+  const walk = walkContents(contents, counter, bad);
   if ('kind' in walk) return walk;
   const tools = parseTools(body, counter);
   const gen = field(body, 'generationConfig', 'generation_config');
