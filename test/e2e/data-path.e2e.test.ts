@@ -184,11 +184,22 @@ describe('failover through Envoy retries', () => {
 
   test('reset mid-stream: the client sees an error, the gateway keeps serving', async () => {
     resetSims();
-    gw.sims['openai-primary']!.enqueueFault({ resetAfterEvents: 2, chunks: 8 });
+    // The delay lets the first events reach the client before the provider resets the stream.
+    gw.sims['openai-primary']!.enqueueFault({ resetAfterEvents: 3, chunks: 8, chunkDelayMs: 100 });
     const stream = await gw.client().chat.completions.create({ model: 'gpt-4o-mini', messages: hello, stream: true });
+    let received = 0;
     await assert.rejects(async () => {
-      for await (const c of stream) void c;
+      for await (const c of stream) received += c.choices.length;
     });
+    assert.ok(received > 0, 'the stream had started');
+
+    // A reset before the response headers reached the client is a clean OpenAI-style 502/503 instead.
+    gw.sims['openai-primary']!.enqueueFault({ resetAfterEvents: 0 });
+    gw.sims['openai-backup']!.enqueueFault({ resetAfterEvents: 0 });
+    const early = await gw.raw('/v1/chat/completions', { method: 'POST', headers: authHeaders(gw), body: JSON.stringify({ model: 'gpt-4o-mini', messages: hello, stream: true }) });
+    assert.ok(early.status >= 500, String(early.status));
+    const body = (await early.json()) as { error: { code: string } };
+    assert.equal(body.error.code, 'upstream_unavailable');
     const res = await gw.client().chat.completions.create({ model: 'gpt-4o-mini', messages: hello });
     assert.equal(res.choices[0]!.finish_reason, 'stop');
   });
@@ -205,7 +216,7 @@ describe('request logs', () => {
       if (lines.length > 0 && lines.some((l) => l.status === 200 && l.tokens_in !== undefined)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const line = lines.at(-1)!;
+    const line = lines.filter((l) => l.status === 200 && l.tokens_in !== undefined).at(-1)!;
     for (const k of ['request_id', 'key_name', 'team', 'model', 'provider', 'provider_model', 'status', 'tokens_in', 'tokens_out', 'latency_ms', 'attempts']) {
       assert.ok(k in line, `log line has ${k}: ${JSON.stringify(line)}`);
     }

@@ -18,7 +18,7 @@ after(async () => {
   await gw?.dispose();
 });
 
-async function post(body: string | Uint8Array, headers: Record<string, string> = authHeaders(gw)): Promise<{ status: number; json: { error?: { message: string; type: string; param: string | null; code: string | null } } }> {
+async function post(body: string | Blob, headers: Record<string, string> = authHeaders(gw)): Promise<{ status: number; json: { error?: { message: string; type: string; param: string | null; code: string | null } } }> {
   const res = await gw.raw('/v1/chat/completions', { method: 'POST', headers, body });
   const text = await res.text();
   return { status: res.status, json: JSON.parse(text) as { error?: { message: string; type: string; param: string | null; code: string | null } } };
@@ -68,7 +68,7 @@ describe('bad input gets a clear OpenAI-style error and the gateway keeps servin
 
   test('a body over the limit: 413, without reaching a provider', async () => {
     for (const sim of Object.values(gw.sims)) sim.reset();
-    const big = new Uint8Array(17 * 1024 * 1024).fill(0x61);
+    const big = new Blob([new Uint8Array(17 * 1024 * 1024).fill(0x61)]);
     const { status, json } = await post(big);
     assert.equal(status, 413);
     assertOpenAIError(json);
