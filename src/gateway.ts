@@ -68,5 +68,6 @@ export class Gateway {
     await this.extproc.stop(2000);
     this.registry.close();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => this.logger.flush(() => resolve()));
   }
 }

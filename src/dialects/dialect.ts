@@ -18,6 +18,12 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string>;
   body: Uint8Array;
+  /**
+   * True when the caller's own body bytes are exactly what the provider needs (an
+   * OpenAI-compatible provider, same model name, nothing forced): the attempt then lets the
+   * body through untouched instead of replacing it, which saves a round trip per attempt.
+   */
+  bodyUnchanged?: boolean;
 }
 
 /** What a translated response says about itself to the caller. */

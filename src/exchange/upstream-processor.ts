@@ -12,6 +12,8 @@ import { usedSlotHeaders } from '../routing/plan.ts';
 
 /** Provider auth from a previous attempt never reaches the next provider. */
 const REMOVE_ON_ATTEMPT = PROVIDER_AUTH_HEADERS;
+/** ProcessingMode.BodySendMode.NONE (processing_mode.proto). */
+const BODY_MODE_NONE = 0;
 
 /**
  * The upstream ext_proc stream, once per attempt, in the cluster Envoy picked for it:
@@ -71,15 +73,14 @@ export class UpstreamProcessor implements StreamProcessor {
     ex.attempts.push({ provider, providerModel: target.model, number: attemptNumber });
     this.sinks.metrics.attempts.inc({ provider: provider.name });
     const translated = ex.translationFor(this.targetIndex);
-    const set: Record<string, string> = {
-      ':path': provider.basePath + translated.path,
-      'content-length': String(translated.body.length),
-      ...translated.headers,
-      ...provider.authHeaders,
-    };
+    const set: Record<string, string> = { ':path': provider.basePath + translated.path, ...translated.headers, ...provider.authHeaders };
+    if (!translated.bodyUnchanged) set['content-length'] = String(translated.body.length);
     // Removal must not depend on whether Envoy applies removes before or after sets.
     const remove = [...REMOVE_ON_ATTEMPT.filter((name) => !(name in set)), ...usedSlotHeaders(attemptNumber)];
-    return phaseResponse('request_headers', { headers: { set, remove } });
+    const res = phaseResponse('request_headers', { headers: { set, remove } });
+    // The caller's body is already right for this provider: let it through without a body phase.
+    if (translated.bodyUnchanged) res.mode_override = { request_body_mode: BODY_MODE_NONE };
+    return res;
   }
 
   /** The target this attempt serves: the plan's slot for the attempt, checked against the cluster. */
@@ -95,6 +96,8 @@ export class UpstreamProcessor implements StreamProcessor {
   private onRequestBody(): ExtProcResponse {
     const ex = this.exchange;
     if (!ex || this.targetIndex < 0) throw new InternalError('Request body arrived before its headers.', { code: 'extproc_protocol' });
-    return phaseResponse('request_body', { body: ex.translationFor(this.targetIndex).body });
+    const translated = ex.translationFor(this.targetIndex);
+    // Only reached when Envoy ignored the mode override (allow_mode_override off): keep the body.
+    return translated.bodyUnchanged ? phaseResponse('request_body') : phaseResponse('request_body', { body: translated.body });
   }
 }

@@ -193,9 +193,9 @@ describe('failover through Envoy retries', () => {
     });
     assert.ok(received > 0, 'the stream had started');
 
-    // A reset before the response headers reached the client is a clean OpenAI-style 502/503 instead.
-    gw.sims['openai-primary']!.enqueueFault({ resetAfterEvents: 0 });
-    gw.sims['openai-backup']!.enqueueFault({ resetAfterEvents: 0 });
+    // Every provider resetting before its response headers: a clean OpenAI-style 503 instead.
+    gw.sims['openai-primary']!.enqueueFault({ resetBeforeHeaders: true });
+    gw.sims['openai-backup']!.enqueueFault({ resetBeforeHeaders: true });
     const early = await gw.raw('/v1/chat/completions', { method: 'POST', headers: authHeaders(gw), body: JSON.stringify({ model: 'gpt-4o-mini', messages: hello, stream: true }) });
     assert.ok(early.status >= 500, String(early.status));
     const body = (await early.json()) as { error: { code: string } };
