@@ -183,3 +183,36 @@ describe('the ext_proc service down', () => {
     assert.equal(status, 200);
   });
 });
+
+describe('per-request state', () => {
+  async function inFlight(): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${gw.metricsPort}/metrics`)).text();
+    const m = /^gateway_exchanges_in_flight (\d+)/m.exec(text);
+    assert.ok(m, 'metric present');
+    return Number(m[1]);
+  }
+
+  test('is freed when the client disconnects mid-stream', async () => {
+    for (const sim of Object.values(gw.sims)) sim.reset();
+    gw.sims['openai-primary']!.enqueueFault({ chunks: 20, chunkDelayMs: 100 });
+    const controller = new AbortController();
+    const res = await gw.raw('/v1/chat/completions', {
+      method: 'POST',
+      headers: authHeaders(gw),
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: hello, stream: true }),
+      signal: controller.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    assert.equal(await inFlight(), 1, 'held while the stream is open');
+    controller.abort();
+    let n = -1;
+    for (let i = 0; i < 50 && n !== 0; i++) {
+      n = await inFlight();
+      if (n !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(n, 0, 'released after the client went away');
+    const aborted = gw.logLines().filter((l) => l.msg === 'request' && l.outcome === 'aborted');
+    assert.ok(aborted.length >= 1, 'the aborted request is still logged once');
+  });
+});
