@@ -22,6 +22,8 @@ try {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+  // Started by `npm start` or the tests with an IPC channel: leave when the parent is gone.
+  if (process.send) process.once('disconnect', shutdown);
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`config error: ${err.message}\n`);

@@ -11,18 +11,28 @@ export interface ManagedChild {
 
 export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
+  /** Open an IPC channel; a Node child can then exit when its parent goes away. */
+  ipc?: boolean;
   /** Append stdout/stderr to this file instead of inheriting the terminal. */
   logFile?: string;
   onStdoutLine?: (line: string) => void;
 }
 
+const live = new Set<ChildProcess>();
+// If the parent exits without stopping its children (an uncaught error, process.exit), take
+// them along: a gateway half left running would hold the ports.
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 /** Starts a child whose lifetime the caller owns: stop() sends a signal, then SIGKILL after grace. */
 export function spawnManaged(name: string, cmd: string, args: string[], opts: SpawnOptions = {}): ManagedChild {
   const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
-  const child = spawn(cmd, args, {
-    env: opts.env ?? process.env,
-    stdio: ['ignore', log || opts.onStdoutLine ? 'pipe' : 'inherit', log ? 'pipe' : 'inherit'],
-  });
+  const stdio: Array<'ignore' | 'pipe' | 'inherit' | 'ipc'> = ['ignore', log || opts.onStdoutLine ? 'pipe' : 'inherit', log ? 'pipe' : 'inherit'];
+  if (opts.ipc) stdio.push('ipc');
+  const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   if (child.stdout) {
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {

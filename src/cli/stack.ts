@@ -33,6 +33,8 @@ export interface StackOptions {
   /** Write each process's output to runDir/<name>.log instead of the terminal. */
   logToFiles?: boolean;
   envoyConcurrency?: number;
+  /** Metrics port of the ext_proc service; a free one when not given. */
+  metricsPort?: number;
   /** Extra environment for the ext_proc service. */
   env?: NodeJS.ProcessEnv;
 }
@@ -111,7 +113,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       started.push({ stop: () => sim.close() });
       values[p.portVar] = sim.port;
     }
-    const metricsPort = await freePort();
+    const metricsPort = opts.metricsPort || (await freePort());
     const extprocArgs = [
       '--import',
       'tsx',
@@ -130,6 +132,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const lf = logFile('extproc');
       return spawnManaged('extproc', process.execPath, extprocArgs, {
         env,
+        ipc: true,
         ...(lf ? { logFile: lf } : {}),
         onStdoutLine: (line) => {
           if (!lf) process.stdout.write(`${line}\n`);

@@ -11,6 +11,7 @@ const { values } = parseArgs({
     'envoy-config': { type: 'string' },
     'http-port': { type: 'string', default: '8080' },
     'https-port': { type: 'string', default: '8443' },
+    'metrics-port': { type: 'string', default: '9464' },
     'no-simulators': { type: 'boolean', default: false },
   },
 });
@@ -20,6 +21,7 @@ const stack = await startStack({
   ...(values['envoy-config'] ? { envoyTemplate: values['envoy-config'] } : {}),
   httpPort: Number(values['http-port']),
   httpsPort: Number(values['https-port']),
+  metricsPort: Number(values['metrics-port']),
   simulators: !values['no-simulators'],
   ...(process.env.GATEWAY_DEMO_KEY ? { demoKey: process.env.GATEWAY_DEMO_KEY } : {}),
 });
