@@ -1,6 +1,6 @@
 import { UpstreamError } from '../../errors/gateway-error.ts';
 import type { HeaderLookup } from '../dialect.ts';
-import { scrubSecrets } from './scrub.ts';
+import { scrubSecrets } from '../../lib/scrub.ts';
 import { errorBodySchema } from './wire-types.ts';
 
 /**

@@ -5,7 +5,7 @@ import type { Usage } from '../../openai/usage.ts';
 import { SseDecoder, type EventSourceMessage } from '../../sse/sse-decoder.ts';
 import { SSE_DONE } from '../../sse/sse-encoder.ts';
 import type { StreamContext, StreamTranslator } from '../dialect.ts';
-import { ChunkWriter } from './chunks.ts';
+import { ChunkWriter } from '../../openai/chunk-writer.ts';
 import { streamError } from './errors.ts';
 import { malformedResponse } from './malformed.ts';
 import { finishReasonFor } from './stop-reason.ts';

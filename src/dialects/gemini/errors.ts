@@ -1,6 +1,7 @@
 import { UpstreamError } from '../../errors/gateway-error.ts';
 import type { HeaderLookup } from '../dialect.ts';
 import { errorBodySchema, type GeminiErrorBody } from './wire-types.ts';
+import { scrubSecrets } from '../../lib/scrub.ts';
 
 /**
  * Gemini error bodies → UpstreamError (wire README 4.5, 5.8; status table at
@@ -11,10 +12,6 @@ import { errorBodySchema, type GeminiErrorBody } from './wire-types.ts';
 
 type GeminiError = GeminiErrorBody['error'];
 
-/** API keys in messages (`AIza…`, or a `key=` query parameter echoed back) are never forwarded. */
-export function scrubSecrets(text: string): string {
-  return text.replace(/AIza[0-9A-Za-z_-]{8,}/g, '[REDACTED]').replace(/([?&]key=)[^&\s"']+/gi, '$1[REDACTED]');
-}
 
 function detailsOf(error: GeminiError | undefined, typeSuffix: string): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];

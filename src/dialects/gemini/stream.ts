@@ -1,9 +1,10 @@
 import { InternalError, type GatewayError } from '../../errors/gateway-error.ts';
 import { toOpenAIErrorEvent } from '../../errors/to-openai.ts';
-import type { ChatCompletionChunk, OpenAIUsage } from '../../openai/chat-response.ts';
-import { toOpenAIUsage, type Usage } from '../../openai/usage.ts';
+import type { ChatCompletionChunk } from '../../openai/chat-response.ts';
+import { ChunkWriter } from '../../openai/chunk-writer.ts';
+import type { Usage } from '../../openai/usage.ts';
 import { SseDecoder, type EventSourceMessage } from '../../sse/sse-decoder.ts';
-import { SSE_DONE, sseData } from '../../sse/sse-encoder.ts';
+import { SSE_DONE } from '../../sse/sse-encoder.ts';
 import type { StreamContext, StreamTranslator } from '../dialect.ts';
 import { geminiErrorOf, malformedUpstream, upstreamErrorFrom } from './errors.ts';
 import { mapFinishReason, mapUsage } from './mapping.ts';
@@ -39,7 +40,11 @@ class GeminiStreamTranslator implements StreamTranslator {
   private raw: Uint8Array[] = [];
   private rawBytes = 0;
 
-  constructor(private readonly ctx: StreamContext) {}
+  private readonly writer: ChunkWriter;
+
+  constructor(private readonly ctx: StreamContext) {
+    this.writer = new ChunkWriter(ctx);
+  }
 
   get usage(): Usage | undefined {
     return this.lastUsage;
@@ -71,7 +76,7 @@ class GeminiStreamTranslator implements StreamTranslator {
       const reason = state.finish === 'blocked' ? 'content_filter' : mapFinishReason(state.finish, state.toolCalls > 0);
       out += this.chunk([{ index, delta: {}, logprobs: null, finish_reason: reason }]);
     }
-    if (this.ctx.includeUsage && this.lastUsage) out += this.chunk([], toOpenAIUsage(this.lastUsage));
+    if (this.ctx.includeUsage && this.lastUsage) out += this.writer.usage(this.lastUsage);
     return out + SSE_DONE;
   }
 
@@ -160,17 +165,8 @@ class GeminiStreamTranslator implements StreamTranslator {
     return this.chunk([{ index, delta, logprobs: null, finish_reason: null }]);
   }
 
-  private chunk(choices: ChatCompletionChunk['choices'], usage?: OpenAIUsage): string {
-    const chunk: ChatCompletionChunk = {
-      id: this.ctx.id,
-      object: 'chat.completion.chunk',
-      created: this.ctx.created,
-      model: this.ctx.publicModel,
-      choices,
-    };
-    // With include_usage every chunk but the last carries `usage: null`; without it, no key at all.
-    if (this.ctx.includeUsage) chunk.usage = usage ?? null;
-    return sseData(chunk);
+  private chunk(choices: ChatCompletionChunk['choices']): string {
+    return this.writer.write(choices, null);
   }
 }
 

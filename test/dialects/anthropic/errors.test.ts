@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { anthropicDialect } from '../../../src/dialects/anthropic/index.ts';
-import { scrubSecrets } from '../../../src/dialects/anthropic/scrub.ts';
+import { scrubSecrets } from '../../../src/lib/scrub.ts';
 import { toOpenAIError } from '../../../src/errors/to-openai.ts';
 import { assertErrorMatches, type ErrorEnvelope } from '../../support/openai-compare.ts';
 import { bytesOf, fixtureBytes, fixtureJson } from './helpers.ts';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { geminiDialect } from '../../../src/dialects/gemini/index.ts';
-import { scrubSecrets } from '../../../src/dialects/gemini/errors.ts';
+import { scrubSecrets } from '../../../src/lib/scrub.ts';
 import { toOpenAIError } from '../../../src/errors/to-openai.ts';
 
 // Gemini error responses → what the caller sees (README 5.8 and the brief's policy).
@@ -66,7 +66,7 @@ test('retry-after: header first, else RetryInfo.retryDelay, fractional seconds r
 test('API keys are scrubbed from messages that are passed through', () => {
   const { wire } = mapped(400, { code: 400, message: `bad request for key ${KEY} at https://x/y?key=${KEY}&alt=sse`, status: 'INVALID_ARGUMENT' });
   assert.doesNotMatch(wire.body.error.message, /AIza/);
-  assert.equal(scrubSecrets('?key=abc&x=1'), '?key=[REDACTED]&x=1');
+  assert.equal(scrubSecrets('?key=abc&x=1'), '?key=[redacted]&x=1');
 });
 
 test('non-JSON and empty bodies still map by status with a non-empty message', () => {
