@@ -16,8 +16,14 @@ export interface Attempt {
  * removed from the registry when the router-level stream closes.
  */
 export class Exchange {
-  /** Envoy's x-request-id: generated fresh for every caller request, sent to each attempt. */
-  readonly id: string;
+  /**
+   * The request id, generated here and written over x-request-id, which correlates each
+   * attempt with its request. Never the caller's: a caller choosing it could collide with
+   * (and be translated as) another caller's request.
+   */
+  readonly id: string = randomUUID();
+  /** The x-request-id the caller sent, kept for its logs only. */
+  readonly clientRequestId: string | undefined;
   /** The caller-facing completion id, shared by every chunk of a stream. */
   readonly completionId: string = `chatcmpl-${randomBytes(12).toString('base64url')}`;
   readonly created: number = Math.floor(Date.now() / 1000);
@@ -40,9 +46,9 @@ export class Exchange {
 
   constructor(
     readonly config: RuntimeConfig,
-    requestId: string | undefined,
+    clientRequestId: string | undefined,
   ) {
-    this.id = requestId || randomUUID();
+    this.clientRequestId = clientRequestId;
   }
 
   get lastAttempt(): Attempt | undefined {

@@ -22,6 +22,7 @@ export function finishExchange(ex: Exchange, outcome: 'completed' | 'aborted', s
   sinks.logger.info(
     {
       request_id: ex.id,
+      client_request_id: ex.clientRequestId,
       key_name: ex.caller?.name,
       team: ex.caller?.team,
       model,

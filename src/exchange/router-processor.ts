@@ -132,7 +132,7 @@ export class RouterProcessor implements StreamProcessor {
     this.phase = 'request_body';
     const remove = ['authorization'];
     for (const name of h.keys()) if (isInternalHeader(name)) remove.push(name);
-    return phaseResponse('request_headers', { headers: { remove } });
+    return phaseResponse('request_headers', { headers: { set: { 'x-request-id': ex.id }, remove } });
   }
 
   private authenticate(h: HeaderMap): NonNullable<Exchange['caller']> {

@@ -57,9 +57,9 @@ export class UpstreamProcessor implements StreamProcessor {
   }
 
   private onRequestHeaders(h: Map<string, string>): ExtProcResponse {
-    // Envoy's x-request-id correlates the attempt with its request. (A header of our own would
-    // have to stay in the header map, which Envoy shares between attempts, so it would reach
-    // every provider anyway; x-request-id is Envoy's, always fresh, and standard upstream.)
+    // x-request-id correlates the attempt with its request: the router-level filter wrote it
+    // over whatever the caller sent. (Envoy shares the header map between attempts, so any
+    // correlation header reaches the provider; x-request-id is the standard one to send.)
     const id = h.get('x-request-id');
     const ex = id === undefined ? undefined : this.registry.get(id);
     // Never guess: without the state the router-level filter wrote, the attempt cannot be translated.

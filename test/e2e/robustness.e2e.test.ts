@@ -125,6 +125,24 @@ describe('internal headers a caller sends are stripped before anything reads the
   });
 });
 
+describe('request ids', () => {
+  test("a caller's x-request-id cannot collide with another request's state", async () => {
+    for (const sim of Object.values(gw.sims)) sim.reset();
+    const send = (): Promise<Response> =>
+      gw.raw('/v1/chat/completions', {
+        method: 'POST',
+        headers: authHeaders(gw, { 'x-request-id': 'chosen-by-the-caller' }),
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: hello }),
+      });
+    const [a, b] = await Promise.all([send(), send()]);
+    assert.equal(a.status, 200);
+    assert.equal(b.status, 200);
+    const ids = [a.headers.get('x-request-id'), b.headers.get('x-request-id')];
+    assert.ok(ids.every((id) => id && id !== 'chosen-by-the-caller'));
+    assert.notEqual(ids[0], ids[1]);
+  });
+});
+
 describe('config hot reload', () => {
   test('a valid change applies without a restart and without dropping a request in flight', async () => {
     for (const sim of Object.values(gw.sims)) sim.reset();
