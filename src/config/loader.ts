@@ -16,7 +16,9 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
 
 function firstIssue(error: z.ZodError): { where: string; problem: string } {
   const issue = error.issues[0]!;
-  return { where: formatPath(issue.path), problem: issue.message };
+  // A bad record key (a provider name, say): the key's own rule says what was expected.
+  const problem = issue.code === 'invalid_key' && issue.issues[0] ? `invalid name: ${issue.issues[0].message}` : issue.message;
+  return { where: formatPath(issue.path), problem };
 }
 
 /** Reads, parses and validates a gateway.yaml; throws ConfigError with file, path and expectation. */

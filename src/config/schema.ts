@@ -5,9 +5,19 @@ import { z } from 'zod';
  * z.infer; defaults live here. Unknown keys are refused (strict) so that a typo is an error,
  * not a silently ignored setting.
  */
+/** A strict object whose unknown-key error lists the keys that are allowed there. */
+function strictObject<T extends z.ZodRawShape>(shape: T) {
+  return z.strictObject(shape, {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unknown key(s) ${iss.keys.map((k) => `"${k}"`).join(', ')} (expected: ${Object.keys(shape).join(', ')})`
+        : undefined,
+  });
+}
+
 const dialectId = z.enum(['openai', 'anthropic', 'gemini']);
 
-const providerSchema = z.strictObject({
+const providerSchema = strictObject({
   /** Wire format the provider speaks. */
   dialect: dialectId,
   /** Envoy cluster that reaches it (envoy.yaml); defaults to the provider's name. */
@@ -21,13 +31,13 @@ const providerSchema = z.strictObject({
 });
 export type ProviderConfig = z.infer<typeof providerSchema>;
 
-const targetSchema = z.strictObject({
+const targetSchema = strictObject({
   provider: z.string().min(1),
   /** The provider's own model name. */
   model: z.string().min(1),
 });
 
-const modelSchema = z.strictObject({
+const modelSchema = strictObject({
   /** Ordered: the first target is tried first, the rest are fallbacks on 429/5xx/reset. */
   targets: z.array(targetSchema).min(1).max(4, 'at most 4 targets (envoy.yaml has 4 attempt slots)'),
   /** max_tokens sent to providers that require one (Anthropic) when the caller sets none. */
@@ -36,30 +46,26 @@ const modelSchema = z.strictObject({
 });
 export type ModelConfig = z.infer<typeof modelSchema>;
 
-const keySchema = z
-  .strictObject({
-    name: z.string().min(1),
-    team: z.string().min(1).default('default'),
-    /** Hex SHA-256 of the key; the key itself never lives in the file. */
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex characters (sha256 of the key)').optional(),
-    /** Or: the name of an environment variable holding the key (hashed at load, e.g. the demo key). */
-    fromEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
-  })
-  .refine((k) => (k.sha256 === undefined) !== (k.fromEnv === undefined), {
+const keySchema = strictObject({
+  name: z.string().min(1),
+  team: z.string().min(1).default('default'),
+  /** Hex SHA-256 of the key; the key itself never lives in the file. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex characters (sha256 of the key)').optional(),
+  /** Or: the name of an environment variable holding the key (hashed at load, e.g. the demo key). */
+  fromEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+}).refine((k) => (k.sha256 === undefined) !== (k.fromEnv === undefined), {
     message: 'exactly one of sha256 or fromEnv is required',
   });
 
-export const gatewayConfigSchema = z.strictObject({
-  server: z
-    .strictObject({
-      /** host:port of the ext_proc gRPC listener. */
-      listen: z.string().default('127.0.0.1:50051'),
-      /** Largest request body accepted; larger gets 413. Envoy's buffer limits must be at least this. */
-      maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(16 * 1024 * 1024),
-      /** Prometheus metrics listener host:port; empty disables it. */
-      metricsListen: z.string().default('127.0.0.1:9464'),
-    })
-    .prefault({}),
+export const gatewayConfigSchema = strictObject({
+  server: strictObject({
+    /** host:port of the ext_proc gRPC listener. */
+    listen: z.string().default('127.0.0.1:50051'),
+    /** Largest request body accepted; larger gets 413. Envoy's buffer limits must be at least this. */
+    maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** Prometheus metrics listener host:port; empty disables it. */
+    metricsListen: z.string().default('127.0.0.1:9464'),
+  }).prefault({}),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lower-case letters, digits, . _ -'), providerSchema),
   models: z.record(z.string().min(1), modelSchema),
   keys: z.array(keySchema).min(1),

@@ -30,6 +30,8 @@ export class Exchange {
   readonly startedAt: bigint = process.hrtime.bigint();
   caller: Caller | undefined;
   request: ChatRequest | undefined;
+  /** Size of the caller's body, for attempts that send it unchanged. */
+  requestBodyLength = 0;
   model: RuntimeModel | undefined;
   stream = false;
   includeUsage = false;

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import type { Caller } from '../config/runtime.ts';
+import type { GatewayError } from '../errors/gateway-error.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Exchange } from './exchange.ts';
@@ -49,4 +52,37 @@ export function finishExchange(ex: Exchange, outcome: 'completed' | 'aborted', s
     m.tokens.inc({ model, direction: 'input' }, ex.usage.promptTokens);
     m.tokens.inc({ model, direction: 'output' }, ex.usage.completionTokens);
   }
+}
+
+/** A request answered at its headers, before the gateway kept any state for it. */
+export interface RejectedRequest {
+  method: string;
+  path: string;
+  clientRequestId?: string | undefined;
+  caller?: Caller;
+}
+
+/**
+ * Logs and counts a request answered before it had an Exchange: refused (bad key, unknown path,
+ * …: failed logins and probes are visible too) or served by the gateway itself (/v1/models).
+ * Returns the request id it was given.
+ */
+export function recordRejection(req: RejectedRequest, err: GatewayError | { status: number; code: null }, sinks: ExchangeSinks): string {
+  const requestId = randomUUID();
+  sinks.logger.info(
+    {
+      request_id: requestId,
+      client_request_id: req.clientRequestId,
+      key_name: req.caller?.name,
+      team: req.caller?.team,
+      method: req.method,
+      path: req.path,
+      status: err.status,
+      outcome: err.status < 400 ? 'completed' : 'rejected',
+      error_code: err.code ?? undefined,
+    },
+    'request',
+  );
+  sinks.metrics.requests.inc({ model: '', provider: '', status: String(err.status), stream: 'false' });
+  return requestId;
 }

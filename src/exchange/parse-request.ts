@@ -8,8 +8,20 @@ function paramOf(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-function describe(issue: z.core.$ZodIssue, param: string): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `Missing required parameter: '${param}'.`;
+/** Whether the caller sent something at `path` (zod 4 does not keep the offending input). */
+function presentAt(json: unknown, path: ReadonlyArray<PropertyKey>): boolean {
+  let node: unknown = json;
+  for (const seg of path) {
+    if (node === null || typeof node !== 'object') return false;
+    const rec = node as Record<PropertyKey, unknown>;
+    if (!(seg in rec)) return false;
+    node = rec[seg];
+  }
+  return node !== undefined;
+}
+
+function describe(issue: z.core.$ZodIssue, param: string, missing: boolean): string {
+  if (missing) return `Missing required parameter: '${param}'.`;
   if (issue.code === 'invalid_union' || issue.code === 'invalid_type') return `Invalid type for '${param}': ${issue.message}.`;
   if (issue.code === 'too_small' && issue.origin === 'array') return `Invalid '${param}': empty array. Expected an array with minimum length ${String(issue.minimum)}.`;
   return `Invalid value for '${param}': ${issue.message}.`;
@@ -31,7 +43,8 @@ export function parseChatRequest(body: Uint8Array): ChatRequest {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const param = paramOf(issue.path) || 'body';
-    throw new InvalidRequestError(describe(issue, param), { param, code: issue.input === undefined ? 'missing_required_parameter' : 'invalid_value' });
+    const missing = issue.code === 'invalid_type' && !presentAt(json, issue.path);
+    throw new InvalidRequestError(describe(issue, param, missing), { param, code: missing ? 'missing_required_parameter' : 'invalid_value' });
   }
   return parsed.data;
 }

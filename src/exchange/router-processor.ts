@@ -17,7 +17,7 @@ import { immediateResponse, phaseResponse } from '../extproc/messages.ts';
 import type { StreamProcessor } from '../extproc/server.ts';
 import { bodyBytes, readHeaders, type ExtProcRequest, type ExtProcResponse, type HeaderMap } from '../extproc/types.ts';
 import { Exchange } from './exchange.ts';
-import { finishExchange, type ExchangeSinks } from './finish.ts';
+import { finishExchange, recordRejection, type ExchangeSinks, type RejectedRequest } from './finish.ts';
 import {
   ENVOY_LOCAL_REPLY_HEADER,
   OVERHEAD_HEADER,
@@ -54,6 +54,8 @@ export class RouterProcessor implements StreamProcessor {
   private responseBodyMode: number = BODY_MODE.NONE;
   private responseChunks: Buffer[] = [];
   private responseHeaders: HeaderMap | undefined;
+  /** What is known of a request refused at its headers, for its log line. */
+  private rejected: RejectedRequest = { method: '', path: '' };
 
   constructor(
     private readonly configs: ConfigStore,
@@ -92,26 +94,34 @@ export class RouterProcessor implements StreamProcessor {
   }
 
   private fail(err: GatewayError): ExtProcResponse {
-    if (this.exchange) this.exchange.errorCode = err.code ?? err.openaiType;
-    if (this.exchange) this.exchange.status = err.status;
-    if (err instanceof InternalError) this.sinks.logger.error({ err: err.cause ?? err, request_id: this.exchange?.id }, 'router-level processing failed');
+    const ex = this.exchange;
+    if (ex) {
+      ex.errorCode = err.code ?? err.openaiType;
+      ex.status = err.status;
+    }
+    if (err instanceof InternalError) this.sinks.logger.error({ err: err.cause ?? err, request_id: ex?.id }, 'router-level processing failed');
     this.phase = 'done';
-    return errorResponse(err, `llm_extproc_${err.code ?? 'error'}`, this.exchange ? { 'x-request-id': this.exchange.id } : {});
+    // Refused before any state was kept (401, 404, 405, 413, 415): logged and counted here.
+    const requestId = ex?.id ?? recordRejection(this.rejected, err, this.sinks);
+    return errorResponse(err, `llm_extproc_${err.code ?? 'error'}`, { 'x-request-id': requestId });
   }
 
   private onRequestHeaders(h: HeaderMap, endOfStream: boolean): ExtProcResponse {
     const config = this.configs.current;
     const method = h.get(':method') ?? '';
     const path = stripPath(h.get(':path') ?? '');
+    this.rejected = { method, path, clientRequestId: h.get('x-request-id') };
     if (path !== CHAT_PATH && path !== MODELS_PATH) {
       throw new NotFoundError(`Unknown request URL: ${method} ${path}. Please check the URL for typos.`, { code: 'unknown_url' });
     }
     const caller = this.authenticate(h);
+    this.rejected.caller = caller;
 
     if (path === MODELS_PATH) {
       if (method !== 'GET') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${MODELS_PATH}.`, { code: 'method_not_allowed' });
       this.phase = 'done';
-      return immediateResponse(200, { 'content-type': 'application/json' }, config.modelsListBody, 'llm_extproc_models');
+      const requestId = recordRejection(this.rejected, { status: 200, code: null }, this.sinks);
+      return immediateResponse(200, { 'content-type': 'application/json', 'x-request-id': requestId }, config.modelsListBody, 'llm_extproc_models');
     }
     if (method !== 'POST') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${CHAT_PATH}.`, { code: 'method_not_allowed' });
     const contentType = h.get('content-type');
@@ -130,7 +140,9 @@ export class RouterProcessor implements StreamProcessor {
     this.exchange = ex;
     this.sinks.metrics.inFlight.set(this.registry.size);
     this.phase = 'request_body';
-    const remove = ['authorization'];
+    // The caller's key never goes upstream; nor its accept-encoding: the gateway must read
+    // (translate, account) what the provider answers, so it asks for identity encoding.
+    const remove = ['authorization', 'accept-encoding'];
     for (const name of h.keys()) if (isInternalHeader(name)) remove.push(name);
     return phaseResponse('request_headers', { headers: { set: { 'x-request-id': ex.id }, remove } });
   }
@@ -162,6 +174,7 @@ export class RouterProcessor implements StreamProcessor {
       throw new NotFoundError(`The model \`${req.model}\` does not exist or you do not have access to it.`, { param: 'model', code: 'model_not_found' });
     }
     ex.request = req;
+    ex.requestBodyLength = body.length;
     ex.model = model;
     ex.stream = req.stream === true;
     ex.includeUsage = ex.stream && req.stream_options?.include_usage === true;

@@ -73,8 +73,14 @@ export class UpstreamProcessor implements StreamProcessor {
     ex.attempts.push({ provider, providerModel: target.model, number: attemptNumber });
     this.sinks.metrics.attempts.inc({ provider: provider.name });
     const translated = ex.translationFor(this.targetIndex);
-    const set: Record<string, string> = { ':path': provider.basePath + translated.path, ...translated.headers, ...provider.authHeaders };
-    if (!translated.bodyUnchanged) set['content-length'] = String(translated.body.length);
+    // content-length always: a previous attempt may have left its own translated length on the
+    // header map that Envoy shares between attempts.
+    const set: Record<string, string> = {
+      ':path': provider.basePath + translated.path,
+      'content-length': String(translated.bodyUnchanged ? ex.requestBodyLength : translated.body.length),
+      ...translated.headers,
+      ...provider.authHeaders,
+    };
     // Removal must not depend on whether Envoy applies removes before or after sets.
     const remove = [...REMOVE_ON_ATTEMPT.filter((name) => !(name in set)), ...usedSlotHeaders(attemptNumber)];
     const res = phaseResponse('request_headers', { headers: { set, remove } });

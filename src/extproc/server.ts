@@ -33,6 +33,15 @@ const serviceDefinition: grpc.ServiceDefinition = {
   },
 };
 
+/**
+ * Ends a stream with gRPC status INTERNAL. (destroy() would leave Envoy waiting out its
+ * message_timeout; an emitted error becomes a status and ends the call at once.)
+ */
+function endWithStatus(call: grpc.ServerDuplexStream<ExtProcRequest, ExtProcResponse>, err: unknown): void {
+  const details = err instanceof Error ? err.message : String(err);
+  call.emit('error', { code: grpc.status.INTERNAL, details: `ext_proc processing failed: ${details}` });
+}
+
 export class ExtProcServer {
   private readonly server: grpc.Server;
   private boundPort = 0;
@@ -81,7 +90,7 @@ export class ExtProcServer {
       processor = this.factory(call.metadata);
     } catch (err) {
       this.opts.onStreamError?.(err);
-      call.destroy(err instanceof Error ? err : new Error(String(err)));
+      endWithStatus(call, err);
       return;
     }
     let closed = false;
@@ -98,7 +107,7 @@ export class ExtProcServer {
     const fail = (err: unknown): void => {
       this.opts.onStreamError?.(err);
       close('error');
-      call.destroy(err instanceof Error ? err : new Error(String(err)));
+      endWithStatus(call, err);
     };
     call.on('data', (msg: ExtProcRequest) => {
       if (tail) {

@@ -50,21 +50,30 @@ export function chatBody(model: string, extra: Record<string, unknown> = {}): st
   return JSON.stringify({ model, messages: [{ role: 'user', content: `Say hi. ${PROMPT_CANARY}` }], ...extra });
 }
 
-/** Runs request headers and body through `router`; both must be accepted. Returns the body-phase mutation. */
-export function admit(router: RouterProcessor, body: string, headers: Record<string, string> = chatHeaders()): Mutation {
-  phaseMutation(router.handle(headersMessage('request_headers', headers)), 'request_headers');
-  return phaseMutation(router.handle(bodyMessage('request_body', body)), 'request_body');
+/** Request headers through `router`; must be accepted. Returns the x-request-id the router wrote and the mutation. */
+export function admitHeaders(router: RouterProcessor, headers: Record<string, string> = chatHeaders()): { id: string; headers: Mutation } {
+  const m = phaseMutation(router.handle(headersMessage('request_headers', headers)), 'request_headers');
+  const id = m.set['x-request-id'];
+  assert.ok(id, 'the router writes its own x-request-id');
+  return { id, headers: m };
 }
 
-/** One upstream attempt's header phase as Envoy sends it in `cluster`. */
+/** Runs request headers and body through `router`; both must be accepted. */
+export function admit(router: RouterProcessor, body: string, headers: Record<string, string> = chatHeaders()): { id: string; headers: Mutation; plan: Mutation } {
+  const admitted = admitHeaders(router, headers);
+  return { ...admitted, plan: phaseMutation(router.handle(bodyMessage('request_body', body)), 'request_body') };
+}
+
+/** One upstream attempt's header phase as Envoy sends it in `cluster`, for the request `id`. */
 export function attempt(
   h: Harness,
+  id: string,
   cluster: string,
   attemptCount: number | undefined,
   extra: Record<string, string> = {},
 ): { processor: UpstreamProcessor; res: ExtProcResponse } {
   const processor = h.upstream(cluster);
-  const headers: Record<string, string> = { ':method': 'POST', ':path': '/v1/chat/completions', 'x-request-id': 'req-1', ...extra };
+  const headers: Record<string, string> = { ':method': 'POST', ':path': '/v1/chat/completions', 'x-request-id': id, ...extra };
   if (attemptCount !== undefined) headers['x-envoy-attempt-count'] = String(attemptCount);
   return { processor, res: processor.handle(headersMessage('request_headers', headers)) };
 }

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildOpenAIRequest } from '../../../src/dialects/openai-compat/request.ts';
+import { chatRequestSchema } from '../../../src/openai/chat-request.ts';
+
+const TARGET = { providerModel: 'gpt-4.1-mini', defaultMaxTokens: 4096 };
+const req = (body: Record<string, unknown>) => chatRequestSchema.parse({ model: 'public-name', messages: [{ role: 'user', content: 'hi' }], ...body });
+const sent = (r: ReturnType<typeof buildOpenAIRequest>) => JSON.parse(Buffer.from(r.body).toString('utf8')) as Record<string, unknown>;
+
+test('path and content type', () => {
+  const r = buildOpenAIRequest(req({}), TARGET);
+  assert.equal(r.path, '/chat/completions');
+  assert.deepEqual(r.headers, { 'content-type': 'application/json' });
+});
+
+test('the model is replaced; every other field, known or not, is kept', () => {
+  const body = sent(
+    buildOpenAIRequest(req({ temperature: 0.2, tools: [{ type: 'function', function: { name: 'f' } }], logit_bias: { '1': 2 }, vendor_x: { a: 1 } }), TARGET),
+  );
+  assert.equal(body['model'], 'gpt-4.1-mini');
+  assert.equal(body['temperature'], 0.2);
+  assert.deepEqual(body['logit_bias'], { '1': 2 });
+  assert.deepEqual(body['vendor_x'], { a: 1 });
+  assert.deepEqual(body['messages'], [{ role: 'user', content: 'hi' }]);
+  assert.equal((body['tools'] as Array<{ function: { name: string } }>)[0]!.function.name, 'f');
+  assert.equal('stream_options' in body, false, 'not added for a non-stream request');
+});
+
+test('streams: include_usage forced on, other stream_options kept', () => {
+  assert.deepEqual(sent(buildOpenAIRequest(req({ stream: true }), TARGET))['stream_options'], { include_usage: true });
+  assert.deepEqual(sent(buildOpenAIRequest(req({ stream: true, stream_options: { include_usage: false, x: 1 } }), TARGET))['stream_options'], {
+    include_usage: true,
+    x: 1,
+  });
+});
+
+test('stream: false leaves stream_options as the caller sent them', () => {
+  const body = sent(buildOpenAIRequest(req({ stream: false, stream_options: { include_usage: false } }), TARGET));
+  assert.deepEqual(body['stream_options'], { include_usage: false });
+});
+
+test('same model name and nothing to force: the caller body goes through unchanged', () => {
+  const same = { ...TARGET, providerModel: 'public-name' };
+  for (const r of [buildOpenAIRequest(req({}), same), buildOpenAIRequest(req({ stream: true, stream_options: { include_usage: true } }), same)]) {
+    assert.equal(r.bodyUnchanged, true);
+    assert.equal(r.body.length, 0);
+    assert.equal(r.path, '/chat/completions');
+  }
+  const forced = buildOpenAIRequest(req({ stream: true }), same);
+  assert.notEqual(forced.bodyUnchanged, true);
+  assert.deepEqual(sent(forced)['stream_options'], { include_usage: true });
+});
