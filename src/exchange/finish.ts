@@ -55,7 +55,7 @@ export function finishExchange(ex: Exchange, outcome: 'completed' | 'aborted', s
 }
 
 /** A request answered at its headers, before the gateway kept any state for it. */
-export interface RejectedRequest {
+export interface StatelessRequest {
   method: string;
   path: string;
   clientRequestId?: string | undefined;
@@ -67,7 +67,7 @@ export interface RejectedRequest {
  * …: failed logins and probes are visible too) or served by the gateway itself (/v1/models).
  * Returns the request id it was given.
  */
-export function recordRejection(req: RejectedRequest, err: GatewayError | { status: number; code: null }, sinks: ExchangeSinks): string {
+export function recordStatelessRequest(req: StatelessRequest, err: GatewayError | { status: number; code: null }, sinks: ExchangeSinks): string {
   const requestId = randomUUID();
   sinks.logger.info(
     {

@@ -17,7 +17,7 @@ import { immediateResponse, phaseResponse } from '../extproc/messages.ts';
 import type { StreamProcessor } from '../extproc/server.ts';
 import { bodyBytes, readHeaders, type ExtProcRequest, type ExtProcResponse, type HeaderMap } from '../extproc/types.ts';
 import { Exchange } from './exchange.ts';
-import { finishExchange, recordRejection, type ExchangeSinks, type RejectedRequest } from './finish.ts';
+import { finishExchange, recordStatelessRequest, type ExchangeSinks, type StatelessRequest } from './finish.ts';
 import {
   ENVOY_LOCAL_REPLY_HEADER,
   OVERHEAD_HEADER,
@@ -55,7 +55,7 @@ export class RouterProcessor implements StreamProcessor {
   private responseChunks: Buffer[] = [];
   private responseHeaders: HeaderMap | undefined;
   /** What is known of a request refused at its headers, for its log line. */
-  private rejected: RejectedRequest = { method: '', path: '' };
+  private stateless: StatelessRequest = { method: '', path: '' };
 
   constructor(
     private readonly configs: ConfigStore,
@@ -102,7 +102,7 @@ export class RouterProcessor implements StreamProcessor {
     if (err instanceof InternalError) this.sinks.logger.error({ err: err.cause ?? err, request_id: ex?.id }, 'router-level processing failed');
     this.phase = 'done';
     // Refused before any state was kept (401, 404, 405, 413, 415): logged and counted here.
-    const requestId = ex?.id ?? recordRejection(this.rejected, err, this.sinks);
+    const requestId = ex?.id ?? recordStatelessRequest(this.stateless, err, this.sinks);
     return errorResponse(err, `llm_extproc_${err.code ?? 'error'}`, { 'x-request-id': requestId });
   }
 
@@ -110,17 +110,17 @@ export class RouterProcessor implements StreamProcessor {
     const config = this.configs.current;
     const method = h.get(':method') ?? '';
     const path = stripPath(h.get(':path') ?? '');
-    this.rejected = { method, path, clientRequestId: h.get('x-request-id') };
+    this.stateless = { method, path, clientRequestId: h.get('x-request-id') };
     if (path !== CHAT_PATH && path !== MODELS_PATH) {
       throw new NotFoundError(`Unknown request URL: ${method} ${path}. Please check the URL for typos.`, { code: 'unknown_url' });
     }
     const caller = this.authenticate(h);
-    this.rejected.caller = caller;
+    this.stateless.caller = caller;
 
     if (path === MODELS_PATH) {
       if (method !== 'GET') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${MODELS_PATH}.`, { code: 'method_not_allowed' });
       this.phase = 'done';
-      const requestId = recordRejection(this.rejected, { status: 200, code: null }, this.sinks);
+      const requestId = recordStatelessRequest(this.stateless, { status: 200, code: null }, this.sinks);
       return immediateResponse(200, { 'content-type': 'application/json', 'x-request-id': requestId }, config.modelsListBody, 'llm_extproc_models');
     }
     if (method !== 'POST') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${CHAT_PATH}.`, { code: 'method_not_allowed' });
