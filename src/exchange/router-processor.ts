@@ -16,6 +16,7 @@ import { toOpenAIError } from '../errors/to-openai.ts';
 import { immediateResponse, phaseResponse } from '../extproc/messages.ts';
 import type { StreamProcessor } from '../extproc/server.ts';
 import { bodyBytes, readHeaders, type ExtProcRequest, type ExtProcResponse, type HeaderMap } from '../extproc/types.ts';
+import { prepareAttempt } from './attempt.ts';
 import { Exchange } from './exchange.ts';
 import { finishExchange, recordStatelessRequest, type ExchangeSinks, type StatelessRequest } from './finish.ts';
 import {
@@ -178,12 +179,19 @@ export class RouterProcessor implements StreamProcessor {
     ex.model = model;
     ex.stream = req.stream === true;
     ex.includeUsage = ex.stream && req.stream_options?.include_usage === true;
-    // Translating for the first target now turns a request the provider cannot take into a
-    // clean 400 before anything goes upstream; fallbacks are translated when Envoy reaches them.
-    ex.translationFor(0);
+    // The first attempt is prepared here (translation, path, auth for the first target): a request
+    // the provider cannot take is a clean 400 before anything goes upstream, and attempt 1 needs
+    // no upstream ext_proc stream of its own. Retries are prepared by the upstream filter.
+    const first = model.targets[0]!.provider;
+    const attempt = prepareAttempt(ex, first, 0, 1);
+    this.sinks.metrics.attempts.inc({ provider: first.name });
     this.phase = 'response_headers';
     // The plan goes to Envoy as headers; the route is re-resolved so the cluster matcher sees them.
-    return phaseResponse('request_body', { headers: { set: model.plan.headers }, clearRouteCache: true });
+    return phaseResponse('request_body', {
+      headers: { set: { ...model.plan.headers, ...attempt.headers.set }, remove: attempt.headers.remove ?? [] },
+      ...(attempt.body ? { body: attempt.body } : {}),
+      clearRouteCache: true,
+    });
   }
 
   private onResponseHeaders(h: HeaderMap, endOfStream: boolean): ExtProcResponse {

@@ -6,23 +6,23 @@ import type { StreamProcessor } from '../extproc/server.ts';
 import { readHeaders, type ExtProcRequest, type ExtProcResponse } from '../extproc/types.ts';
 import type { Exchange } from './exchange.ts';
 import type { ExchangeSinks } from './finish.ts';
-import { PROVIDER_AUTH_HEADERS } from './internal-headers.ts';
-import type { ExchangeRegistry } from './registry.ts';
 import { usedSlotHeaders } from '../routing/plan.ts';
+import { prepareAttempt } from './attempt.ts';
+import type { ExchangeRegistry } from './registry.ts';
 
-/** Provider auth from a previous attempt never reaches the next provider. */
-const REMOVE_ON_ATTEMPT = PROVIDER_AUTH_HEADERS;
 /** ProcessingMode.BodySendMode.NONE (processing_mode.proto). */
 const BODY_MODE_NONE = 0;
 
 /**
- * The upstream ext_proc stream, once per attempt, in the cluster Envoy picked for it:
+ * The upstream ext_proc stream, once per retry (envoy.yaml runs it for attempts after the
+ * first; the router-level filter prepares the first), in the cluster Envoy picked for it:
  * rewrites path, body, content-length and auth for that provider. Everything a previous
  * attempt added is removed first, since Envoy replays the same header map on a retry.
  */
 export class UpstreamProcessor implements StreamProcessor {
   private exchange: Exchange | undefined;
   private targetIndex = -1;
+  private body: Uint8Array | undefined;
 
   constructor(
     private readonly cluster: string,
@@ -69,23 +69,14 @@ export class UpstreamProcessor implements StreamProcessor {
     if (!provider) throw new InternalError(`Envoy cluster "${this.cluster}" is not a provider in the config.`, { code: 'unknown_cluster' });
     const attemptNumber = Number(h.get('x-envoy-attempt-count') ?? String(ex.attempts.length + 1));
     this.targetIndex = this.pickTarget(ex, provider, attemptNumber);
-    const target = ex.model.targets[this.targetIndex]!;
-    ex.attempts.push({ provider, providerModel: target.model, number: attemptNumber });
+    const attempt = prepareAttempt(ex, provider, this.targetIndex, attemptNumber);
+    this.body = attempt.body;
     this.sinks.metrics.attempts.inc({ provider: provider.name });
-    const translated = ex.translationFor(this.targetIndex);
-    // content-length always: a previous attempt may have left its own translated length on the
-    // header map that Envoy shares between attempts.
-    const set: Record<string, string> = {
-      ':path': provider.basePath + translated.path,
-      'content-length': String(translated.bodyUnchanged ? ex.requestBodyLength : translated.body.length),
-      ...translated.headers,
-      ...provider.authHeaders,
-    };
-    // Removal must not depend on whether Envoy applies removes before or after sets.
-    const remove = [...REMOVE_ON_ATTEMPT.filter((name) => !(name in set)), ...usedSlotHeaders(attemptNumber)];
-    const res = phaseResponse('request_headers', { headers: { set, remove } });
+    // Slots already used can go; later ones must stay for the retries that read them.
+    const remove = [...(attempt.headers.remove ?? []), ...usedSlotHeaders(attemptNumber)];
+    const res = phaseResponse('request_headers', { headers: { set: attempt.headers.set ?? {}, remove } });
     // The caller's body is already right for this provider: let it through without a body phase.
-    if (translated.bodyUnchanged) res.mode_override = { request_body_mode: BODY_MODE_NONE };
+    if (!attempt.body) res.mode_override = { request_body_mode: BODY_MODE_NONE };
     return res;
   }
 
@@ -102,8 +93,7 @@ export class UpstreamProcessor implements StreamProcessor {
   private onRequestBody(): ExtProcResponse {
     const ex = this.exchange;
     if (!ex || this.targetIndex < 0) throw new InternalError('Request body arrived before its headers.', { code: 'extproc_protocol' });
-    const translated = ex.translationFor(this.targetIndex);
-    // Only reached when Envoy ignored the mode override (allow_mode_override off): keep the body.
-    return translated.bodyUnchanged ? phaseResponse('request_body') : phaseResponse('request_body', { body: translated.body });
+    // Without a body to send, only reached when Envoy ignored the mode override: keep the body.
+    return this.body ? phaseResponse('request_body', { body: this.body }) : phaseResponse('request_body');
   }
 }

@@ -164,18 +164,42 @@ describe('request headers: accepted', () => {
 });
 
 describe('request body', () => {
-  test('sets the plan headers and clears the route cache', () => {
+  test('sets the plan headers, prepares attempt 1 for the first target and clears the route cache', () => {
     const router = h.router();
-    const m = admit(router, chatBody('chat-default')).plan;
+    const { id, plan: m } = admit(router, chatBody('chat-default'));
+    const ex = h.registry.get(id)!;
+    const translated = ex.translationFor(0);
     assert.deepEqual(m.set, {
       'x-llmx-try-1': 'anthropic',
       'x-llmx-try-2': 'gemini',
       'x-llmx-try-3': 'openai-primary',
       'x-envoy-max-retries': '2',
       'x-envoy-attempt-count': '0',
+      ':path': '/v1/messages',
+      'content-length': String(translated.body.length),
+      'content-type': 'application/json',
+      'anthropic-version': '2023-06-01',
+      'x-api-key': DEMO_ENV.SIM_ANTHROPIC_KEY,
     });
+    // The slots stay: Envoy's matcher reads x-llmx-try-1 when it re-resolves the route.
+    assert.ok(!m.remove.some((n) => n.startsWith('x-llmx-try-')));
     assert.equal(m.clearRouteCache, true);
-    assert.equal(m.body, undefined, 'the caller body goes on unchanged; the upstream filter translates it');
+    assert.deepEqual(m.body, Buffer.from(translated.body), 'the body is translated for the first target');
+    assert.deepEqual(
+      ex.attempts.map((a) => [a.provider.name, a.number]),
+      [['anthropic', 1]],
+    );
+    router.close('cancelled');
+  });
+
+  test('an OpenAI first target whose body already fits keeps the caller body and its length', () => {
+    const router = h.router();
+    const body = chatBody('gpt-4o-mini');
+    const { plan: m } = admit(router, body);
+    assert.equal(m.body, undefined);
+    assert.equal(m.set[':path'], '/v1/chat/completions');
+    assert.equal(m.set['content-length'], String(Buffer.byteLength(body)));
+    assert.match(m.set['authorization'] ?? '', /^Bearer /);
     router.close('cancelled');
   });
 
@@ -382,14 +406,6 @@ describe('response phases', () => {
     assert.deepEqual([line['provider'], line['error_code'], line['status'], line['outcome']], ['envoy', 'upstream_unavailable', 503, 'completed']);
   });
 
-  test('a response for a request that never reached a provider is a 500, not a guess', () => {
-    const router = h.router();
-    admit(router, chatBody('gpt-4o-mini'));
-    const res = immediate(router.handle(headersMessage('response_headers', { ':status': '200', 'content-type': 'application/json' })));
-    assert.equal(res.status, 500);
-    assert.equal(openAIError(res.json).code, 'no_attempt');
-    router.close('done');
-  });
 
   test('trailers are acknowledged', () => {
     const router = h.router();

@@ -159,13 +159,14 @@ describe('UpstreamProcessor: request headers', () => {
     const bodyA = phaseMutation(a.processor.handle(bodyMessage('request_body', '')), 'request_body').body;
     const bodyB = phaseMutation(b.processor.handle(bodyMessage('request_body', '')), 'request_body').body;
     assert.deepEqual(bodyA, bodyB);
-    assert.equal(h.registry.get(id)!.attempts.length, 2);
+    // Attempt 1 prepared by the router-level filter and again here is still one attempt.
+    assert.equal(h.registry.get(id)!.attempts.length, 1);
     router.close('cancelled');
   });
 
   test('without x-envoy-attempt-count the attempt number follows the attempts so far', () => {
+    // Attempt 1 was prepared by the router-level filter; an upstream call without a count is a retry.
     const { router, id } = admitted('gpt-4o-mini');
-    attempt(h, id, 'openai-primary', undefined);
     const m = phaseMutation(attempt(h, id, 'openai-backup', undefined).res, 'request_headers');
     assert.equal(m.set['authorization'], `Bearer ${DEMO_ENV.SIM_OPENAI_BACKUP_KEY}`);
     assert.deepEqual(h.registry.get(id)!.attempts.map((a) => a.number), [1, 2]);
@@ -209,8 +210,8 @@ describe('UpstreamProcessor: no guessing', () => {
       const { router, id } = admitted('gpt-4o-mini', {}, solo);
       assert.equal(solo.registry.size, 1);
       const before = solo.raw.length;
-      assert500(attempt(solo, 'some-other-id', 'openai-primary', 1).res, 'exchange_state_missing');
-      assert.equal(solo.registry.get(id)!.attempts.length, 0);
+      assert500(attempt(solo, 'some-other-id', 'openai-primary', 2).res, 'exchange_state_missing');
+      assert.equal(solo.registry.get(id)!.attempts.length, 1, 'only the first attempt, from the router-level filter');
       const logged = solo.lines().slice(before);
       assert.equal(logged.length, 1);
       assert.equal(logged[0]!['level'], 50);
