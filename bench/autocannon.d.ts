@@ -11,6 +11,7 @@ declare module 'autocannon' {
     pipelining?: number;
     duration?: number;
     timeout?: number;
+    sampleInt?: number;
     bailout?: number;
     setupClient?: (client: unknown) => void;
   }

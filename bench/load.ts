@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
@@ -82,6 +83,8 @@ export function saturate(spec: RequestSpec, connections: number, durationS: numb
         pipelining: 1,
         duration: durationS,
         timeout: 30,
+        // autocannon only stops on a sampling tick: 100 ms keeps short slices short.
+        sampleInt: 100,
       },
       (err, res) => {
         if (err) return reject(err);
@@ -174,6 +177,7 @@ export async function openLoop(pool: Pool, spec: RequestSpec, rate: number, dura
   const n = Math.max(1, Math.round(rate * durationS));
   const interval = 1000 / rate;
   const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // one listener per in-flight request
   const inflight: Array<Promise<void>> = [];
 
   const fire = async (due: number): Promise<void> => {

@@ -72,6 +72,10 @@ export function renderMarkdown(r: BenchResult): string {
       `Wall time ${num(r.wallS / 60, 1)} min.${r.mode === 'quick' ? ' **Quick smoke run: the numbers are not measurements.**' : ''}`,
   );
   out.push('');
+  if (r.gatewayEnvoyTemplate) {
+    out.push(`**Gateway Envoy config: \`${r.gatewayEnvoyTemplate}\`** (not envoy/envoy.yaml).`);
+    out.push('');
+  }
   out.push('Profiles: ' + r.profiles.map((p) => `\`${p.id}\` = ${p.label}`).join('; ') + '.');
   out.push('');
   out.push('Paths: ' + r.paths.map((p) => `\`${p.id}\` = ${p.label}`).join('; ') + '.');
@@ -132,9 +136,8 @@ export function renderMarkdown(r: BenchResult): string {
   );
   out.push('');
   const orows: string[][] = [];
-  const rates = [...new Set(r.cells.flatMap((c) => c.rates.map((x) => x.rate)))];
   for (const prof of r.profiles) {
-    for (const rate of rates) {
+    for (const rate of prof.rates) {
       for (const c of r.cells.filter((x) => x.profile === prof.id)) {
         const x = c.rates.find((y) => y.rate === rate);
         if (!x) continue;

@@ -17,15 +17,16 @@ export interface CpuUse {
 export interface CellResult {
   path: PathId;
   profile: Profile['id'];
-  saturation: { connections: number; rps: Est; ok: number; non2xx: number; errors: number; latency: Dist | null; cpu: CpuUse } | null;
+  saturation: { connections: number; rps: Est; ok: number; non2xx: number; errors: number; statuses: Record<string, number>; latency: Dist | null; cpu: CpuUse } | null;
   /** Concurrency 1 (for streams: the probe's whole-stream time). */
-  c1: { ok: number; non2xx: number; errors: number; latency: Dist | null; overheadHeader: Dist | null } | null;
+  c1: { ok: number; non2xx: number; errors: number; statuses: Record<string, number>; latency: Dist | null; overheadHeader: Dist | null } | null;
   rates: Array<{
     rate: number;
     sent: number;
     ok: number;
     non2xx: number;
     errors: number;
+    statuses: Record<string, number>;
     achievedRps: number;
     latency: Dist | null;
     ttfb: Dist | null;
@@ -78,6 +79,8 @@ export interface BenchResult {
   targets: TargetResult[];
   problems: string[];
   broken: boolean;
+  /** Set when the gateway ran with another Envoy template than envoy/envoy.yaml. */
+  gatewayEnvoyTemplate?: string;
 }
 
 function roleCpu(path: PathDef, cpu: CpuSnapshot): Record<string, number> {
@@ -109,6 +112,12 @@ function cpuUse(path: PathDef, slices: Array<Slice<{ ok: number; durationS: numb
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 
+function mergeStatuses(list: Array<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of list) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
 function summarizeCell(c: RawCell): CellResult {
   const sat = c.sat.length
     ? {
@@ -117,6 +126,7 @@ function summarizeCell(c: RawCell): CellResult {
         ok: sum(c.sat.map((s) => s.run.ok)),
         non2xx: sum(c.sat.map((s) => s.run.non2xx)),
         errors: sum(c.sat.map((s) => s.run.errors + s.run.timeouts)),
+        statuses: mergeStatuses(c.sat.map((s) => s.run.statuses)),
         latency: dist(c.sat.flatMap((s) => s.run.latencies)),
         cpu: cpuUse(c.path, c.sat),
       }
@@ -127,6 +137,7 @@ function summarizeCell(c: RawCell): CellResult {
       ok: sum(c.c1.map((s) => s.run.ok)),
       non2xx: sum(c.c1.map((s) => s.run.non2xx)),
       errors: sum(c.c1.map((s) => s.run.errors)),
+      statuses: mergeStatuses(c.c1.map((s) => s.run.statuses)),
       latency: dist(c.c1.flatMap((s) => s.run.latencies)),
       overheadHeader: dist(c.c1.flatMap((s) => s.run.overhead)),
     };
@@ -136,6 +147,7 @@ function summarizeCell(c: RawCell): CellResult {
       ok: good.length,
       non2xx: c.streams.filter((t) => t.status !== 0 && (t.status < 200 || t.status >= 300)).length,
       errors: c.streams.filter((t) => t.status === 0).length,
+      statuses: mergeStatuses(c.streams.map((t) => ({ [String(t.status)]: 1 }))),
       latency: dist(good.map((t) => t.totalMs)),
       overheadHeader: dist(good.flatMap((t) => (t.overheadMs === undefined ? [] : [t.overheadMs]))),
     };
@@ -148,6 +160,7 @@ function summarizeCell(c: RawCell): CellResult {
       ok,
       non2xx: sum(slices.map((s) => s.run.non2xx)),
       errors: sum(slices.map((s) => s.run.errors + s.run.timeouts)),
+      statuses: mergeStatuses(slices.map((s) => s.run.statuses)),
       achievedRps: Math.round(ok / Math.max(1e-9, sum(slices.map((s) => s.run.durationS)))),
       latency: dist(slices.flatMap((s) => s.run.latencies)),
       ttfb: dist(slices.flatMap((s) => s.run.ttfb)),
@@ -280,7 +293,14 @@ export function buildResult(
     const okAny = (c.saturation?.ok ?? 0) + (c.c1?.ok ?? 0) + sum(c.rates.map((r) => r.ok));
     if (okAny === 0) problems.push(`${c.path}/${c.profile}: no successful request at all`);
     const bad = (c.saturation?.non2xx ?? 0) + (c.saturation?.errors ?? 0) + (c.c1?.non2xx ?? 0) + (c.c1?.errors ?? 0) + sum(c.rates.map((r) => r.non2xx + r.errors));
-    if (bad > 0) problems.push(`${c.path}/${c.profile}: ${bad} failed requests (non-2xx or errors)`);
+    if (bad > 0) {
+      const st = mergeStatuses([c.saturation?.statuses ?? {}, c.c1?.statuses ?? {}, ...c.rates.map((r) => r.statuses)]);
+      const codes = Object.entries(st)
+        .filter(([k]) => !k.startsWith('2'))
+        .map(([k, v]) => `${v}× HTTP ${k === '0' ? 'none' : k}`)
+        .join(', ');
+      problems.push(`${c.path}/${c.profile}: ${bad} failed requests (${codes || 'connection errors'})`);
+    }
     if (c.stream && c.stream.ok < c.stream.n) problems.push(`${c.path}/${c.profile}: ${c.stream.n - c.stream.ok} of ${c.stream.n} probe streams incomplete`);
   }
   const finishedAt = new Date();
@@ -303,4 +323,3 @@ export function buildResult(
   };
 }
 
-export { ProcessSampler };

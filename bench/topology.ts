@@ -45,6 +45,8 @@ export interface TopologyOptions {
   extprocNodeArgs?: string[];
   /** Extra environment for the ext_proc child. */
   extprocEnv?: NodeJS.ProcessEnv;
+  /** Envoy template for the gateway (default envoy/envoy.yaml), e.g. to measure a config change. */
+  gatewayEnvoyTemplate?: string;
   log?: (msg: string) => void;
 }
 
@@ -159,7 +161,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       GEMINI_PORT: await freePort(), // no Gemini path in the benchmark: nothing listens
     };
     const gwConfig = path.join(runDir, 'envoy-gateway.rendered.yaml');
-    renderEnvoyConfig(path.join(ROOT, 'envoy/envoy.yaml'), gwConfig, gwValues);
+    renderEnvoyConfig(opts.gatewayEnvoyTemplate ?? path.join(ROOT, 'envoy/envoy.yaml'), gwConfig, gwValues);
     await waitUntil('ext_proc service', () => ready(metricsUrl), 30_000, extproc.exited);
     const gwEnvoy = startEnvoy('envoy-gateway', envoyBin, gwConfig, opts.envoyConcurrency, runDir);
     started.push(gwEnvoy);

@@ -76,12 +76,14 @@ export class RouterProcessor implements StreamProcessor {
     return out;
   }
 
-  close(reason: 'done' | 'cancelled' | 'error'): void {
+  close(_reason: 'done' | 'cancelled' | 'error'): void {
     const ex = this.exchange;
     if (!ex) return;
     this.registry.delete(ex.id);
     this.sinks.metrics.inFlight.set(this.registry.size);
-    finishExchange(ex, reason === 'done' && this.phase === 'done' ? 'completed' : 'aborted', this.sinks);
+    // Envoy may end the stream with a cancel even after the last phase: what counts is whether
+    // the response was complete when the stream closed.
+    finishExchange(ex, this.phase === 'done' ? 'completed' : 'aborted', this.sinks);
   }
 
   private dispatch(msg: ExtProcRequest): ExtProcResponse {

@@ -14,7 +14,7 @@ test("a fresh UUID id (never the caller's x-request-id, which is kept apart); a 
   assert.notEqual(a.id, b.id);
   assert.equal(a.clientRequestId, 'rid');
   assert.equal(new Exchange(config, undefined).clientRequestId, undefined);
-  assert.match(a.completionId, /^chatcmpl-[A-Za-z0-9_-]{16}$/);
+  assert.match(a.completionId, /^chatcmpl-[0-9a-f]{24}$/);
   assert.notEqual(a.completionId, b.completionId);
   assert.ok(Math.abs(a.created - Date.now() / 1000) < 5);
   assert.equal(a.config, config);

@@ -274,7 +274,7 @@ describe('response phases', () => {
     const completion = JSON.parse(text) as Record<string, unknown>;
     assert.equal(completion['model'], 'gpt-4o-mini');
     assert.equal(completion['id'], ex.completionId);
-    assert.match(String(completion['id']), /^chatcmpl-[A-Za-z0-9_-]{16}$/);
+    assert.match(String(completion['id']), /^chatcmpl-[0-9a-f]{24}$/);
     assert.equal(completion['object'], 'chat.completion');
     assert.deepEqual(last.set, { ':status': '200', 'content-length': String(Buffer.byteLength(text)) });
     assert.deepEqual(ex.usage, { promptTokens: 1904, completionTokens: 23, cachedTokens: 1792, reasoningTokens: 0 });

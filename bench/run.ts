@@ -1,0 +1,149 @@
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { compareFiles } from './compare.ts';
+import { envInfo } from './env-info.ts';
+import { Clients } from './load.ts';
+import { ALL_PATHS, type PathId } from './paths.ts';
+import { installCleanup, stopAllChildren } from './procs.ts';
+import type { Profile } from './profiles.ts';
+import { runProfile } from './profile-mode.ts';
+import { renderMarkdown } from './report.ts';
+import { buildResult, type BenchResult } from './result.ts';
+import { ProcessSampler } from './sampler.ts';
+import { settingsFor, type Mode } from './settings.ts';
+import { runSoak } from './soak.ts';
+import { runSuite } from './suite.ts';
+import { ROOT, startTopology } from './topology.ts';
+
+const USAGE = `npm run bench -- [options]
+  (no option)          full benchmark (~15 min): writes bench/results/<time>.{json,md} and latest.{json,md}
+  --quick              smoke run (~30 s) for CI: same tables, numbers not meaningful; writes latest-quick.*
+  --soak               ~10 min of mixed open-loop load through the gateway, sampling ext_proc RSS
+  --soak-minutes N     soak length (default 10)
+  --profile            CPU profile of the ext_proc under load (node --cpu-prof), top self-time functions
+  --profile-seconds N  load time per scenario in --profile (default 15)
+  --compare A.json [B.json]  B (default: results/latest.json) against baseline A; exit 1 on a regression beyond noise
+  --out-dir DIR        where results go (default bench/results)
+  --paths a,b          only these paths (${ALL_PATHS.map((p) => p.id).join(', ')})
+  --profiles a,b       only these profiles (instant, latency60, stream64)
+  --envoy-concurrency N  Envoy worker threads (default: CPU count)
+  --gateway-envoy-config FILE  measure the gateway with this Envoy template instead of envoy/envoy.yaml
+  --keep-logs          keep the process logs (.run/bench/<time>/) after a successful run`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    quick: { type: 'boolean', default: false },
+    soak: { type: 'boolean', default: false },
+    'soak-minutes': { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'profile-seconds': { type: 'string' },
+    compare: { type: 'string' },
+    'out-dir': { type: 'string' },
+    paths: { type: 'string' },
+    profiles: { type: 'string' },
+    'envoy-concurrency': { type: 'string' },
+    'gateway-envoy-config': { type: 'string' },
+    'keep-logs': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+const t0 = Date.now();
+const log = (m: string): void => {
+  const lead = /^\n*/.exec(m)![0];
+  process.stderr.write(`${lead}[${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${m.slice(lead.length)}\n`);
+};
+const stamp = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+const outDir = path.resolve(values['out-dir'] ?? path.join(ROOT, 'bench/results'));
+
+async function main(): Promise<number> {
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.compare) {
+    const a = values.compare;
+    const b = positionals[0] ?? path.join(outDir, 'latest.json');
+    const { markdown, regressions } = compareFiles(a, b);
+    process.stdout.write(`${markdown}\n`);
+    return regressions > 0 ? 1 : 0;
+  }
+
+  installCleanup();
+  const startedAt = new Date();
+  const runDir = path.join(ROOT, '.run', 'bench', `${stamp(startedAt)}-${process.pid}`);
+  const cores = os.cpus().length;
+  const envoyConcurrency = values['envoy-concurrency'] ? Number(values['envoy-concurrency']) : cores;
+  mkdirSync(outDir, { recursive: true });
+
+  if (values.soak) {
+    const minutes = values['soak-minutes'] ? Number(values['soak-minutes']) : 10;
+    return runSoak({ runDir, outDir, minutes, envoyConcurrency, stamp: stamp(startedAt), log });
+  }
+  if (values.profile) {
+    const seconds = values['profile-seconds'] ? Number(values['profile-seconds']) : 15;
+    return runProfile({ runDir, outDir, seconds, envoyConcurrency, stamp: stamp(startedAt), log });
+  }
+
+  const mode: Mode = values.quick ? 'quick' : 'full';
+  const settings = settingsFor(mode, cores);
+  settings.envoyConcurrency = envoyConcurrency;
+  if (values.paths) settings.paths = values.paths.split(',').map((s) => s.trim()) as PathId[];
+  if (values.profiles) settings.profiles = values.profiles.split(',').map((s) => s.trim()) as Array<Profile['id']>;
+  for (const p of settings.paths) if (!ALL_PATHS.some((x) => x.id === p)) throw new Error(`unknown path ${p}`);
+
+  log(`bench: ${mode} run; starting simulated providers, bare Envoy and the gateway (logs in ${runDir})`);
+  const gatewayEnvoyTemplate = values['gateway-envoy-config'] ? path.resolve(values['gateway-envoy-config']) : undefined;
+  const topo = await startTopology({ runDir, envoyConcurrency, log, ...(gatewayEnvoyTemplate ? { gatewayEnvoyTemplate } : {}) });
+  const clients = new Clients();
+  let result: BenchResult;
+  let sampler: ProcessSampler | undefined;
+  try {
+    const env = envInfo(topo.envoyBin);
+    sampler = new ProcessSampler(topo.pids());
+    sampler.start(500);
+    const cpu0 = sampler.cpu();
+    const raw = await runSuite(topo, clients, sampler, settings, log);
+    const cpuTotal = ProcessSampler.delta(cpu0, sampler.cpu());
+    sampler.stop();
+    const processes: BenchResult['processes'] = {};
+    for (const name of Object.keys(topo.pids())) {
+      processes[name] = { cpuS: Math.round((cpuTotal[name] ?? Number.NaN) * 10) / 10, peakRssMB: Math.round((sampler.peakRssMB[name] ?? Number.NaN) * 10) / 10 };
+    }
+    result = buildResult(raw, { mode, startedAt, env, settings, processes });
+    if (gatewayEnvoyTemplate) result.gatewayEnvoyTemplate = path.relative(ROOT, gatewayEnvoyTemplate);
+  } finally {
+    sampler?.stop();
+    await clients.close();
+    await topo.stop();
+  }
+
+  const md = renderMarkdown(result);
+  const base = mode === 'quick' ? `${stamp(startedAt)}-quick` : stamp(startedAt);
+  const latest = mode === 'quick' ? 'latest-quick' : 'latest';
+  writeFileSync(path.join(outDir, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(outDir, `${base}.md`), `${md}\n`);
+  copyFileSync(path.join(outDir, `${base}.json`), path.join(outDir, `${latest}.json`));
+  copyFileSync(path.join(outDir, `${base}.md`), path.join(outDir, `${latest}.md`));
+  process.stdout.write(`${md}\n`);
+  log(`bench: wrote ${path.join(outDir, `${base}.{json,md}`)} and ${latest}.{json,md}`);
+  if (result.broken) {
+    log(`bench: BROKEN: ${result.problems.join('; ')}`);
+    return 1;
+  }
+  if (result.problems.length > 0) log(`bench: ${result.problems.length} problem(s); the process logs stay in ${runDir}`);
+  else if (!values['keep-logs']) rmSync(runDir, { recursive: true, force: true });
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err: unknown) => {
+    log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await stopAllChildren();
+    process.exit(1);
+  },
+);
