@@ -2,7 +2,7 @@ import type { EnvInfo } from './env-info.ts';
 import type { PathDef, PathId } from './paths.ts';
 import type { Profile } from './profiles.ts';
 import { summarize, type OverheadSummary } from './prom.ts';
-import { ProcessSampler, type CpuSnapshot } from './sampler.ts';
+import type { CpuSnapshot } from './sampler.ts';
 import type { Settings } from './settings.ts';
 import { dist, est, pct, r3, sorted, type Dist, type Est } from './stats.ts';
 import { gapsOf } from './stream-probe.ts';
