@@ -6,6 +6,7 @@ import { ensureCerts, readCert, type CertPaths } from './certs.ts';
 import { spawnManaged, type ManagedChild } from './child.ts';
 import { findOrInstallEnvoy } from './envoy-binary.ts';
 import { renderEnvoyConfig } from './envoy-config.ts';
+import { waitUntil } from '../lib/wait-until.ts';
 import { freePort } from './ports.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -56,18 +57,6 @@ export interface Stack {
   /** Starts it again on the same port. */
   startExtproc(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, died?: Promise<unknown>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let dead = false;
-  void died?.then(() => (dead = true));
-  while (Date.now() < deadline) {
-    if (dead) throw new Error(`${what}: the process exited before it was ready`);
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not ready after ${timeoutMs} ms`);
 }
 
 /**
@@ -161,7 +150,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const envoy = spawnManaged('envoy', envoyBin, envoyArgs, envoyLog ? { logFile: envoyLog } : {});
     started.push({ stop: () => envoy.stop() });
     const adminUrl = `http://127.0.0.1:${values.ADMIN_PORT}`;
-    await waitFor('envoy', async () => (await fetch(`${adminUrl}/ready`)).status === 200, 30_000, envoy.exited);
+    await waitUntil('envoy', async () => (await fetch(`${adminUrl}/ready`)).status === 200, 30_000, envoy.exited);
 
     const stack: Stack = {
       httpUrl: `http://127.0.0.1:${values.HTTP_PORT}`,
