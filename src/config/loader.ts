@@ -1,24 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { formatJsonPath } from '../lib/json-path.ts';
 import { ConfigError } from './errors.ts';
 import { buildRuntimeConfig, type RuntimeConfig } from './runtime.ts';
 import { gatewayConfigSchema } from './schema.ts';
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else out += out ? `.${String(seg)}` : String(seg);
-  }
-  return out;
-}
 
 function firstIssue(error: z.ZodError): { where: string; problem: string } {
   const issue = error.issues[0]!;
   // A bad record key (a provider name, say): the key's own rule says what was expected.
   const problem = issue.code === 'invalid_key' && issue.issues[0] ? `invalid name: ${issue.issues[0].message}` : issue.message;
-  return { where: formatPath(issue.path), problem };
+  return { where: formatJsonPath(issue.path), problem };
 }
 
 /** Reads, parses and validates a gateway.yaml; throws ConfigError with file, path and expectation. */

@@ -1,12 +1,7 @@
 import type { z } from 'zod';
 import { InvalidRequestError } from '../errors/gateway-error.ts';
+import { formatJsonPath } from '../lib/json-path.ts';
 import { chatRequestSchema, type ChatRequest } from '../openai/chat-request.ts';
-
-function paramOf(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${String(seg)}` : String(seg);
-  return out;
-}
 
 /** Whether the caller sent something at `path` (zod 4 does not keep the offending input). */
 function presentAt(json: unknown, path: ReadonlyArray<PropertyKey>): boolean {
@@ -42,7 +37,7 @@ export function parseChatRequest(body: Uint8Array): ChatRequest {
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const param = paramOf(issue.path) || 'body';
+    const param = formatJsonPath(issue.path) || 'body';
     const missing = issue.code === 'invalid_type' && !presentAt(json, issue.path);
     throw new InvalidRequestError(describe(issue, param, missing), { param, code: missing ? 'missing_required_parameter' : 'invalid_value' });
   }

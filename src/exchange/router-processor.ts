@@ -15,8 +15,9 @@ import {
 import { toOpenAIError } from '../errors/to-openai.ts';
 import { immediateResponse, phaseResponse } from '../extproc/messages.ts';
 import type { StreamProcessor } from '../extproc/server.ts';
-import { bodyBytes, readHeaders, type ExtProcRequest, type ExtProcResponse, type HeaderMap } from '../extproc/types.ts';
+import { BodySendMode, bodyBytes, readHeaders, type ExtProcRequest, type ExtProcResponse, type HeaderMap } from '../extproc/types.ts';
 import { prepareAttempt } from './attempt.ts';
+import { errorImmediateResponse } from './error-response.ts';
 import { Exchange } from './exchange.ts';
 import { finishExchange, recordStatelessRequest, type ExchangeSinks, type StatelessRequest } from './finish.ts';
 import {
@@ -30,15 +31,8 @@ import type { ExchangeRegistry } from './registry.ts';
 
 const CHAT_PATH = '/v1/chat/completions';
 const MODELS_PATH = '/v1/models';
-/** ProcessingMode.BodySendMode values (processing_mode.proto). */
-const BODY_MODE = { NONE: 0, STREAMED: 1, BUFFERED: 2 } as const;
 
 type Phase = 'request_headers' | 'request_body' | 'response_headers' | 'response_body' | 'done';
-
-function errorResponse(err: GatewayError, details: string, extraHeaders: Record<string, string> = {}): ExtProcResponse {
-  const { status, body, headers } = toOpenAIError(err);
-  return immediateResponse(status, { ...headers, ...extraHeaders }, JSON.stringify(body), details);
-}
 
 function stripPath(path: string): string {
   const q = path.indexOf('?');
@@ -52,8 +46,8 @@ function stripPath(path: string): string {
 export class RouterProcessor implements StreamProcessor {
   private exchange: Exchange | undefined;
   private phase: Phase = 'request_headers';
-  private responseBodyMode: number = BODY_MODE.NONE;
-  private responseChunks: Buffer[] = [];
+  private responseBodyMode: number = BodySendMode.NONE;
+  private responseChunks: Uint8Array[] = [];
   private responseHeaders: HeaderMap | undefined;
   /** What is known of a request refused at its headers, for its log line. */
   private stateless: StatelessRequest = { method: '', path: '' };
@@ -106,7 +100,7 @@ export class RouterProcessor implements StreamProcessor {
     this.phase = 'done';
     // Refused before any state was kept (401, 404, 405, 413, 415): logged and counted here.
     const requestId = ex?.id ?? recordStatelessRequest(this.stateless, err, this.sinks);
-    return errorResponse(err, `llm_extproc_${err.code ?? 'error'}`, { 'x-request-id': requestId });
+    return errorImmediateResponse(err, { 'x-request-id': requestId });
   }
 
   private onRequestHeaders(h: HeaderMap, endOfStream: boolean): ExtProcResponse {
@@ -233,11 +227,11 @@ export class RouterProcessor implements StreamProcessor {
         publicModel: ex.model!.name,
         includeUsage: ex.includeUsage,
       });
-      this.responseBodyMode = BODY_MODE.STREAMED;
+      this.responseBodyMode = BodySendMode.STREAMED;
       set['content-type'] = 'text/event-stream; charset=utf-8';
       set['cache-control'] = 'no-cache';
     } else {
-      this.responseBodyMode = BODY_MODE.BUFFERED;
+      this.responseBodyMode = BodySendMode.BUFFERED;
       set['content-type'] = 'application/json';
     }
     this.phase = 'response_body';
@@ -256,7 +250,7 @@ export class RouterProcessor implements StreamProcessor {
 
   private onResponseBody(chunk: Uint8Array, endOfStream: boolean): ExtProcResponse {
     const ex = this.requireExchange('response_body');
-    if (this.responseBodyMode === BODY_MODE.STREAMED) {
+    if (this.responseBodyMode === BodySendMode.STREAMED) {
       const translator = ex.translator!;
       let out = translator.push(chunk);
       if (endOfStream) {
@@ -267,45 +261,35 @@ export class RouterProcessor implements StreamProcessor {
       return phaseResponse('response_body', { body: out });
     }
     // BUFFERED: Envoy sends the whole body once; chunks are joined defensively all the same.
-    this.responseChunks.push(Buffer.from(chunk));
+    this.responseChunks.push(chunk);
     if (!endOfStream) return phaseResponse('response_body', { body: '' });
     const body = this.responseChunks.length === 1 ? this.responseChunks[0]! : Buffer.concat(this.responseChunks);
     this.responseChunks = [];
     this.phase = 'done';
-    const attempt = ex.lastAttempt!;
+    const dialect = ex.lastAttempt!.provider.dialect;
     const status = ex.status ?? 0;
-    let out: string;
-    let outStatus = status;
+    let failure: GatewayError;
     if (status >= 200 && status < 300) {
       try {
-        const { completion, usage } = attempt.provider.dialect.parseResponse(body, {
-          id: ex.completionId,
-          created: ex.created,
-          publicModel: ex.model!.name,
-        });
+        const { completion, usage } = dialect.parseResponse(body, { id: ex.completionId, created: ex.created, publicModel: ex.model!.name });
         ex.usage = usage;
-        out = JSON.stringify(completion);
+        const out = JSON.stringify(completion);
+        return phaseResponse('response_body', { body: out, headers: { set: { ':status': String(status), 'content-length': String(Buffer.byteLength(out)) } } });
       } catch (err) {
-        const ge = asGatewayError(err);
-        const o = toOpenAIError(ge);
-        ex.errorCode = ge.code ?? undefined;
-        outStatus = o.status;
-        out = JSON.stringify(o.body);
+        failure = asGatewayError(err);
       }
     } else {
       const h = this.responseHeaders;
-      const ge = attempt.provider.dialect.parseError(status, (n) => h?.get(n), body);
-      const o = toOpenAIError(ge);
-      ex.errorCode = ge.code ?? undefined;
-      outStatus = o.status;
-      out = JSON.stringify(o.body);
-      ex.status = outStatus;
-      const set: Record<string, string> = { ':status': String(outStatus), 'content-length': String(Buffer.byteLength(out)) };
-      if (o.headers['retry-after']) set['retry-after'] = o.headers['retry-after'];
-      return phaseResponse('response_body', { body: out, headers: { set } });
+      failure = dialect.parseError(status, (n) => h?.get(n), body);
     }
-    ex.status = outStatus;
-    return phaseResponse('response_body', { body: out, headers: { set: { ':status': String(outStatus), 'content-length': String(Buffer.byteLength(out)) } } });
+    // The provider's error (or an answer the gateway could not read), as the caller sees it.
+    const o = toOpenAIError(failure);
+    const out = JSON.stringify(o.body);
+    ex.errorCode = failure.code ?? undefined;
+    ex.status = o.status;
+    const set: Record<string, string> = { ':status': String(o.status), 'content-length': String(Buffer.byteLength(out)) };
+    if (o.headers['retry-after']) set['retry-after'] = o.headers['retry-after'];
+    return phaseResponse('response_body', { body: out, headers: { set } });
   }
 
   private requireExchange(phase: Phase): Exchange {

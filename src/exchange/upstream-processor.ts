@@ -1,17 +1,14 @@
 import type { RuntimeProvider } from '../config/runtime.ts';
 import { InternalError, asGatewayError, type GatewayError } from '../errors/gateway-error.ts';
-import { toOpenAIError } from '../errors/to-openai.ts';
-import { immediateResponse, phaseResponse } from '../extproc/messages.ts';
+import { phaseResponse } from '../extproc/messages.ts';
 import type { StreamProcessor } from '../extproc/server.ts';
-import { readHeaders, type ExtProcRequest, type ExtProcResponse } from '../extproc/types.ts';
+import { BodySendMode, readHeaders, type ExtProcRequest, type ExtProcResponse } from '../extproc/types.ts';
 import type { Exchange } from './exchange.ts';
 import type { ExchangeSinks } from './finish.ts';
 import { usedSlotHeaders } from '../routing/plan.ts';
 import { prepareAttempt } from './attempt.ts';
+import { errorImmediateResponse } from './error-response.ts';
 import type { ExchangeRegistry } from './registry.ts';
-
-/** ProcessingMode.BodySendMode.NONE (processing_mode.proto). */
-const BODY_MODE_NONE = 0;
 
 /**
  * The upstream ext_proc stream, once per retry (envoy.yaml runs it for attempts after the
@@ -52,8 +49,7 @@ export class UpstreamProcessor implements StreamProcessor {
 
   private fail(err: GatewayError): ExtProcResponse {
     if (err instanceof InternalError) this.sinks.logger.error({ err: err.cause ?? err, request_id: this.exchange?.id, cluster: this.cluster }, 'upstream attempt processing failed');
-    const { status, body, headers } = toOpenAIError(err);
-    return immediateResponse(status, headers, JSON.stringify(body), `llm_extproc_${err.code ?? 'error'}`);
+    return errorImmediateResponse(err);
   }
 
   private onRequestHeaders(h: Map<string, string>): ExtProcResponse {
@@ -76,7 +72,7 @@ export class UpstreamProcessor implements StreamProcessor {
     const remove = [...(attempt.headers.remove ?? []), ...usedSlotHeaders(attemptNumber)];
     const res = phaseResponse('request_headers', { headers: { set: attempt.headers.set ?? {}, remove } });
     // The caller's body is already right for this provider: let it through without a body phase.
-    if (!attempt.body) res.mode_override = { request_body_mode: BODY_MODE_NONE };
+    if (!attempt.body) res.mode_override = { request_body_mode: BodySendMode.NONE };
     return res;
   }
 

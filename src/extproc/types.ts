@@ -37,6 +37,9 @@ export type StructValue =
   | { listValue: { values: StructValue[] } }
   | { structValue: { fields: Record<string, StructValue> } };
 
+/** ProcessingMode.BodySendMode values (processing_mode.proto), for mode_override. */
+export const BodySendMode = { NONE: 0, STREAMED: 1, BUFFERED: 2 } as const;
+
 /** A ProcessingResponse as a plain object, encoded by protobufjs. */
 export type ExtProcResponse = Record<string, unknown>;
 

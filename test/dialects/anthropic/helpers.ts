@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { wireText as fixtureText } from '../../support/unit/bytes.ts';
 import { anthropicDialect } from '../../../src/dialects/anthropic/index.ts';
 import type { StreamContext, TargetContext } from '../../../src/dialects/dialect.ts';
 import { GatewayError } from '../../../src/errors/gateway-error.ts';
 import { chatRequestSchema, type ChatRequest } from '../../../src/openai/chat-request.ts';
 
 /** Shared fixtures and drivers for the Anthropic dialect tests. */
-const WIRE = fileURLToPath(new URL('../../fixtures/wire/', import.meta.url));
-
-export function fixtureBytes(relative: string): Uint8Array {
-  return new Uint8Array(readFileSync(WIRE + relative));
-}
-
-export function fixtureText(relative: string): string {
-  return readFileSync(WIRE + relative, 'utf8');
-}
+export { wireBytes as fixtureBytes, wireText as fixtureText } from '../../support/unit/bytes.ts';
 
 export function fixtureJson(relative: string): unknown {
   return JSON.parse(fixtureText(relative));
