@@ -29,5 +29,10 @@ try {
     process.stderr.write(`config error: ${err.message}\n`);
     process.exit(2);
   }
+  // A port already taken is an operator's problem, not a crash: one line, no stack.
+  if (err instanceof Error && /EADDRINUSE/.test(err.message)) {
+    process.stderr.write(`cannot listen: address already in use (${err.message.replace(/^.*EADDRINUSE: /s, '').replace(/\]$/, '')})\n`);
+    process.exit(1);
+  }
   throw err;
 }

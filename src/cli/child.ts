@@ -16,6 +16,8 @@ export interface SpawnOptions {
   /** Append stdout/stderr to this file instead of inheriting the terminal. */
   logFile?: string;
   onStdoutLine?: (line: string) => void;
+  /** Sees stderr as it comes (e.g. to report why a process died before it was ready). */
+  onStderrText?: (text: string) => void;
 }
 
 const live = new Set<ChildProcess>();
@@ -28,7 +30,7 @@ process.once('exit', () => {
 /** Starts a child whose lifetime the caller owns: stop() sends a signal, then SIGKILL after grace. */
 export function spawnManaged(name: string, cmd: string, args: string[], opts: SpawnOptions = {}): ManagedChild {
   const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
-  const stdio: Array<'ignore' | 'pipe' | 'inherit' | 'ipc'> = ['ignore', log || opts.onStdoutLine ? 'pipe' : 'inherit', log ? 'pipe' : 'inherit'];
+  const stdio: Array<'ignore' | 'pipe' | 'inherit' | 'ipc'> = ['ignore', log || opts.onStdoutLine ? 'pipe' : 'inherit', log || opts.onStderrText ? 'pipe' : 'inherit'];
   if (opts.ipc) stdio.push('ipc');
   const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio });
   live.add(child);
@@ -46,7 +48,11 @@ export function spawnManaged(name: string, cmd: string, args: string[], opts: Sp
       }
     });
   }
-  child.stderr?.on('data', (d: Buffer) => log?.write(d));
+  child.stderr?.on('data', (d: Buffer) => {
+    if (log) log.write(d);
+    else process.stderr.write(d);
+    opts.onStderrText?.(d.toString('utf8'));
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   void exited.then(() => log?.end());
   return {

@@ -103,7 +103,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       values[p.portVar] = sim.port;
     }
     const metricsPort = opts.metricsPort || (await freePort());
-    const extprocArgs = [
+    const extprocArgs = (): string[] => [
       '--import',
       'tsx',
       path.join(PROJECT_ROOT, 'src/main.ts'),
@@ -117,20 +117,24 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const logFile = (name: string): string | undefined => (opts.logToFiles ? path.join(runDir, `${name}.log`) : undefined);
 
     let extprocReady: () => void = () => undefined;
+    let extprocSaid = '';
     const startExtprocChild = (): ManagedChild => {
       const lf = logFile('extproc');
-      return spawnManaged('extproc', process.execPath, extprocArgs, {
+      return spawnManaged('extproc', process.execPath, extprocArgs(), {
         env,
         ipc: true,
         ...(lf ? { logFile: lf } : {}),
+        onStderrText: (t) => (extprocSaid = (extprocSaid + t).slice(-4000)),
         onStdoutLine: (line) => {
           if (!lf) process.stdout.write(`${line}\n`);
+          extprocSaid = (extprocSaid + line).slice(-4000);
           if (line.includes('"gateway ready"')) extprocReady();
         },
       });
     };
     const launchExtproc = async (): Promise<ManagedChild> => {
       const ready = new Promise<void>((r) => (extprocReady = r));
+      extprocSaid = '';
       const child = startExtprocChild();
       const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('ext_proc service: not ready after 20000 ms')), 20_000).unref());
       const died = child.exited.then((code) => {
@@ -139,18 +143,47 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await Promise.race([ready, timeout, died]);
       return child;
     };
-    let extproc = await launchExtproc();
+    // The same window as for Envoy's ports below: retry on a fresh port if the picked one was taken.
+    const launchFirstExtproc = async (attempt: number): Promise<ManagedChild> =>
+      launchExtproc().catch(async (err: unknown) => {
+        if (attempt >= 3 || !/EADDRINUSE|address already in use/i.test(extprocSaid)) throw err;
+        values.EXTPROC_PORT = await freePort();
+        return launchFirstExtproc(attempt + 1);
+      });
+    let extproc = await launchFirstExtproc(1);
     started.push({ stop: () => extproc.stop() });
 
     const rendered = path.join(runDir, 'envoy.rendered.yaml');
-    renderEnvoyConfig(opts.envoyTemplate ?? path.join(PROJECT_ROOT, 'envoy/envoy.yaml'), rendered, values);
     const envoyArgs = ['-c', rendered, '--use-dynamic-base-id', '--log-level', process.env.ENVOY_LOG_LEVEL ?? 'warn'];
     if (opts.envoyConcurrency) envoyArgs.push('--concurrency', String(opts.envoyConcurrency));
     const envoyLog = logFile('envoy');
-    const envoy = spawnManaged('envoy', envoyBin, envoyArgs, envoyLog ? { logFile: envoyLog } : {});
-    started.push({ stop: () => envoy.stop() });
+    // A port picked by freePort() is released until Envoy binds it; in that window an outgoing
+    // connection or a simulator may take it. Envoy then exits with "address already in use":
+    // pick fresh listener ports and start again, a bounded number of times.
+    const startEnvoy = async (attempt: number): Promise<ManagedChild> => {
+      renderEnvoyConfig(opts.envoyTemplate ?? path.join(PROJECT_ROOT, 'envoy/envoy.yaml'), rendered, values);
+      let said = '';
+      const child = spawnManaged('envoy', envoyBin, envoyArgs, {
+        ...(envoyLog ? { logFile: envoyLog } : {}),
+        onStderrText: (t) => (said = (said + t).slice(-4000)),
+      });
+      started.push({ stop: () => child.stop() });
+      try {
+        await waitUntil('envoy', async () => (await fetch(`http://127.0.0.1:${values.ADMIN_PORT}/ready`)).status === 200, 30_000, child.exited);
+        return child;
+      } catch (err) {
+        await child.stop();
+        if (attempt < 3 && /address already in use|cannot bind/i.test(said)) {
+          values.ADMIN_PORT = await freePort();
+          if (!opts.httpsPort) values.HTTPS_PORT = await freePort();
+          if (!opts.httpPort) values.HTTP_PORT = await freePort();
+          return startEnvoy(attempt + 1);
+        }
+        throw new Error(`${(err as Error).message}; envoy said: ${said.trim().slice(-1500) || '(nothing)'}`, { cause: err });
+      }
+    };
+    const envoy = await startEnvoy(1);
     const adminUrl = `http://127.0.0.1:${values.ADMIN_PORT}`;
-    await waitUntil('envoy', async () => (await fetch(`${adminUrl}/ready`)).status === 200, 30_000, envoy.exited);
 
     const stack: Stack = {
       httpUrl: `http://127.0.0.1:${values.HTTP_PORT}`,
