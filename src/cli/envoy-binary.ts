@@ -8,10 +8,17 @@ const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 const LOCAL_TARGET = path.join(PROJECT_ROOT, '.envoy', 'pkgs');
 const LOCAL_BIN = path.join(LOCAL_TARGET, 'envoy', '_bin', 'envoy');
 
+/**
+ * The release in `envoy --version` output: "<path>  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL".
+ * The path may hold versions too (pyenv's /versions/3.11.7/), so anchor on "version: <sha>/".
+ */
+export function parseEnvoyVersion(out: string): string | undefined {
+  return /version: [0-9a-f]+\/(\d+\.\d+\.\d+)\//.exec(out)?.[1];
+}
+
 function versionOf(bin: string): string | undefined {
   try {
-    const out = execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
-    return /\/(\d+\.\d+\.\d+)\//.exec(out)?.[1];
+    return parseEnvoyVersion(execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 }));
   } catch {
     return undefined;
   }
