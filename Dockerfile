@@ -16,4 +16,5 @@ COPY --from=build /app/dist ./dist
 COPY config ./config
 USER node
 EXPOSE 50051 9464
-CMD ["node", "dist/main.js", "--config", "config/gateway.production.yaml"]
+# The V8 flags are EXTPROC_NODE_FLAGS (src/cli/extproc-process.ts; a test keeps the two equal).
+CMD ["node", "--max-old-space-size=512", "dist/main.js", "--config", "config/gateway.production.yaml"]

@@ -34,7 +34,7 @@ function category(url: string, fn: string): string {
   if (!url) return fn.startsWith('(') ? fn : '(native)';
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1]!;
-  const src = /\/(src|bench)\/(.+)$/.exec(url);
+  const src = /\/(src|bench|dist)\/(.+)$/.exec(url);
   if (src) return `${src[1]}/${src[2]!.split('/').slice(0, -1).join('/') || '.'}`;
   if (url.startsWith('node:')) return 'node core';
   return url;
@@ -43,7 +43,7 @@ function category(url: string, fn: string): string {
 function shortUrl(url: string): string {
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) return url.slice(nm + 'node_modules/'.length);
-  const src = /\/((?:src|bench)\/.+)$/.exec(url);
+  const src = /\/((?:src|bench|dist)\/.+)$/.exec(url);
   return src ? src[1]! : url.replace(/^file:\/\//, '');
 }
 

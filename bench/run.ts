@@ -30,6 +30,7 @@ const USAGE = `npm run bench -- [options]
   --profiles a,b       only these profiles (instant, latency60, stream64)
   --envoy-concurrency N  Envoy worker threads (default: CPU count)
   --gateway-envoy-config FILE  measure the gateway with this Envoy template instead of envoy/envoy.yaml
+  --extproc-flags "F"  V8 flags for the ext_proc service instead of the production ones (to measure a change)
   --keep-logs          keep the process logs (.run/bench/<time>/) after a successful run`;
 
 const { values, positionals } = parseArgs({
@@ -47,6 +48,7 @@ const { values, positionals } = parseArgs({
     'envoy-concurrency': { type: 'string' },
     'gateway-envoy-config': { type: 'string' },
     'keep-logs': { type: 'boolean', default: false },
+    'extproc-flags': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -93,11 +95,12 @@ async function main(): Promise<number> {
   settings.envoyConcurrency = envoyConcurrency;
   if (values.paths) settings.paths = values.paths.split(',').map((s) => s.trim()) as PathId[];
   if (values.profiles) settings.profiles = values.profiles.split(',').map((s) => s.trim()) as Array<Profile['id']>;
+  if (values['extproc-flags'] !== undefined) settings.extprocFlags = values['extproc-flags'].split(/\s+/).filter(Boolean);
   for (const p of settings.paths) if (!ALL_PATHS.some((x) => x.id === p)) throw new Error(`unknown path ${p}`);
 
   log(`bench: ${mode} run; starting simulated providers, bare Envoy and the gateway (logs in ${runDir})`);
   const gatewayEnvoyTemplate = values['gateway-envoy-config'] ? path.resolve(values['gateway-envoy-config']) : undefined;
-  const topo = await startTopology({ runDir, envoyConcurrency, log, ...(gatewayEnvoyTemplate ? { gatewayEnvoyTemplate } : {}) });
+  const topo = await startTopology({ runDir, envoyConcurrency, log, extprocFlags: settings.extprocFlags, ...(gatewayEnvoyTemplate ? { gatewayEnvoyTemplate } : {}) });
   const clients = new Clients();
   let result: BenchResult;
   let sampler: ProcessSampler | undefined;

@@ -1,5 +1,6 @@
 import { ALL_PATHS, type PathId } from './paths.ts';
 import type { Profile } from './profiles.ts';
+import { EXTPROC_NODE_FLAGS } from '../src/cli/extproc-process.ts';
 
 export type Mode = 'full' | 'quick';
 
@@ -21,6 +22,8 @@ export interface Settings {
   envoyConcurrency: number;
   paths: PathId[];
   profiles: Array<Profile['id']>;
+  /** V8 flags of the compiled ext_proc service (EXTPROC_NODE_FLAGS unless --extproc-flags). */
+  extprocFlags: string[];
 }
 
 export function settingsFor(mode: Mode, cores: number): Settings {
@@ -28,7 +31,7 @@ export function settingsFor(mode: Mode, cores: number): Settings {
   const profiles: Array<Profile['id']> = ['instant', 'latency60', 'stream64'];
   const envoyConcurrency = Math.max(1, cores);
   if (mode === 'quick') {
-    return { mode, rounds: 1, rateRounds: 1, probeRounds: 2, warmupS: 0.2, satS: 0.3, c1S: { instant: 0.3, latency60: 0.4 }, rateS: 0.3, pauseMs: 50, envoyConcurrency, paths, profiles };
+    return { mode, rounds: 1, rateRounds: 1, probeRounds: 2, warmupS: 0.2, satS: 0.3, c1S: { instant: 0.3, latency60: 0.4 }, rateS: 0.3, pauseMs: 50, envoyConcurrency, paths, profiles, extprocFlags: [...EXTPROC_NODE_FLAGS] };
   }
-  return { mode, rounds: 3, rateRounds: 2, probeRounds: 10, warmupS: 2, satS: 4, c1S: { instant: 3, latency60: 4 }, rateS: 3, pauseMs: 300, envoyConcurrency, paths, profiles };
+  return { mode, rounds: 3, rateRounds: 2, probeRounds: 10, warmupS: 2, satS: 4, c1S: { instant: 3, latency60: 4 }, rateS: 3, pauseMs: 300, envoyConcurrency, paths, profiles, extprocFlags: [...EXTPROC_NODE_FLAGS] };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -6,6 +7,7 @@ import { ensureCerts } from '../src/cli/certs.ts';
 import { findOrInstallEnvoy } from '../src/cli/envoy-binary.ts';
 import { renderEnvoyConfig } from '../src/cli/envoy-config.ts';
 import { freePort } from '../src/cli/ports.ts';
+import { EXTPROC_NODE_FLAGS, extprocNodeArgs } from '../src/cli/extproc-process.ts';
 import { spawnChild, waitUntil, type BenchChild } from './procs.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -43,11 +45,20 @@ export interface TopologyOptions {
   envoyConcurrency: number;
   /** Extra node flags for the ext_proc child (e.g. --cpu-prof). */
   extprocNodeArgs?: string[];
+  /** V8 flags instead of the production ones (EXTPROC_NODE_FLAGS), to measure a change. */
+  extprocFlags?: string[];
   /** Extra environment for the ext_proc child. */
   extprocEnv?: NodeJS.ProcessEnv;
   /** Envoy template for the gateway (default envoy/envoy.yaml), e.g. to measure a config change. */
   gatewayEnvoyTemplate?: string;
   log?: (msg: string) => void;
+}
+
+/** `npm run build`: the benchmark measures the compiled service, as production runs it. */
+function buildCompiled(log: (msg: string) => void): void {
+  log('bench: compiling the ext_proc service (npm run build)');
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  if (tsc.status !== 0) throw new Error(`npm run build failed (tsc exit ${String(tsc.status)})`);
 }
 
 async function startSim(format: 'openai' | 'anthropic', runDir: string, certs: { cert: string; key: string }): Promise<SimEndpoints> {
@@ -81,8 +92,9 @@ const ready = async (url: string): Promise<boolean> => (await fetch(url)).status
 /**
  * Everything on loopback: two simulated providers (OpenAI and Anthropic format, each its own
  * process), a bare Envoy (envoy/bench-bare.yaml) and the full gateway (envoy/envoy.yaml + the
- * ext_proc service as `node --import tsx src/main.ts`, as startStack runs it), the gateway's
- * provider clusters pointed at the same simulators as the bare Envoy's.
+ * ext_proc service compiled, as the image runs it: `npm run build`, then `node dist/main.js`
+ * with EXTPROC_NODE_FLAGS), the gateway's provider clusters pointed at the same simulators as
+ * the bare Envoy's.
  */
 export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
@@ -95,6 +107,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   try {
     const certs = await ensureCerts(path.join(ROOT, '.run', 'bench-certs'));
     const envoyBin = findOrInstallEnvoy(log);
+    buildCompiled(log);
     const [openai, anthropic] = await Promise.all([startSim('openai', runDir, certs), startSim('anthropic', runDir, certs)]);
     started.push(openai.child, anthropic.child);
 
@@ -129,9 +142,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       process.execPath,
       [
         ...(opts.extprocNodeArgs ?? []),
-        '--import',
-        'tsx',
-        path.join(ROOT, 'src/main.ts'),
+        ...extprocNodeArgs('compiled', opts.extprocFlags ?? EXTPROC_NODE_FLAGS),
         '--config',
         path.join(ROOT, 'config/gateway.yaml'),
         '--listen',

@@ -8,6 +8,7 @@ import { findOrInstallEnvoy } from './envoy-binary.ts';
 import { renderEnvoyConfig } from './envoy-config.ts';
 import { waitUntil } from '../lib/wait-until.ts';
 import { freePort } from './ports.ts';
+import { extprocNodeArgs } from './extproc-process.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -104,9 +105,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     }
     const metricsPort = opts.metricsPort || (await freePort());
     const extprocArgs = (): string[] => [
-      '--import',
-      'tsx',
-      path.join(PROJECT_ROOT, 'src/main.ts'),
+      ...extprocNodeArgs('source'),
       '--config',
       opts.configFile ?? path.join(PROJECT_ROOT, 'config/gateway.yaml'),
       '--listen',

@@ -111,5 +111,7 @@ export const chatRequestSchema = z.looseObject({
   seed: z.number().int().nullish(),
   presence_penalty: z.number().nullish(),
   frequency_penalty: z.number().nullish(),
+  /** Checked by the dialects that map it (a string here so new OpenAI levels pass through to OpenAI). */
+  reasoning_effort: z.string().nullish(),
 });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;

@@ -181,3 +181,54 @@ describe('failover across wire formats', () => {
     assert.equal(gw.sims['anthropic']!.requests.length, 0);
   });
 });
+
+describe('reasoning_effort and sampling through real Envoy (the simulators enforce the providers\' rules)', () => {
+  const hello: Msg[] = [{ role: 'user', content: 'Say hello.' }];
+  const sentBody = (sim: string): Record<string, unknown> => gw.sims[sim]!.requests.at(-1)!.body as Record<string, unknown>;
+
+  for (const stream of [false, true]) {
+    test(`Claude thinks with a budget; its thinking blocks stay out of the answer, their tokens in the usage (${stream ? 'streamed' : 'not streamed'})`, async () => {
+      gw.sims['anthropic']!.reset();
+      const plain = await turn('claude-sonnet-4-5', hello, stream, 'none');
+      const thought = await gw.client().chat.completions.create({ model: 'claude-sonnet-4-5', messages: hello, reasoning_effort: 'low' });
+      assert.equal(thought.choices[0]!.message.content, plain.message.content, 'the answer is the same text, without the thinking');
+      assert.ok(thought.usage!.completion_tokens > plain.usage!.completion_tokens, 'thinking tokens are billed as completion tokens');
+      const body = sentBody('anthropic');
+      assert.deepEqual(body['thinking'], { type: 'enabled', budget_tokens: 1024 });
+      assert.ok(Number(body['max_tokens']) > 1024);
+      if (stream) {
+        const s = await gw.client().chat.completions.create({ model: 'claude-sonnet-4-5', messages: hello, reasoning_effort: 'low', stream: true });
+        let text = '';
+        for await (const chunk of s) text += chunk.choices[0]?.delta.content ?? '';
+        assert.equal(text, plain.message.content);
+      }
+    });
+  }
+
+  test('a Claude tool loop continues under reasoning_effort (thinking left off for that turn), and Gemini gets a thinking budget', async () => {
+    const loop: Msg[] = [
+      { role: 'user', content: "What's the weather in Paris?" },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris","unit":"celsius"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"temperature": 18}' },
+    ];
+    const res = await gw.client().chat.completions.create({ model: 'claude-sonnet-4-5', messages: loop, tools, reasoning_effort: 'high' });
+    assert.equal(res.choices[0]!.finish_reason, 'stop');
+    assert.equal('thinking' in sentBody('anthropic'), false);
+    const gem = await gw.client().chat.completions.create({ model: 'gemini-2.5-flash', messages: hello, reasoning_effort: 'high' });
+    assert.ok(gem.choices[0]!.message.content);
+    assert.deepEqual((sentBody('gemini')['generationConfig'] as Record<string, unknown>)['thinkingConfig'], { thinkingBudget: 24576 });
+  });
+
+  test('temperature with top_p reaches Claude as temperature only; temperature with reasoning_effort is a 400 naming temperature', async () => {
+    const res = await gw.client().chat.completions.create({ model: 'claude-sonnet-4-5', messages: hello, temperature: 0.4, top_p: 0.9 });
+    assert.ok(res.choices[0]!.message.content);
+    assert.equal(sentBody('anthropic')['temperature'], 0.4);
+    assert.equal('top_p' in sentBody('anthropic'), false);
+    const before = gw.sims['anthropic']!.requests.length;
+    await assert.rejects(
+      gw.client().chat.completions.create({ model: 'claude-sonnet-4-5', messages: hello, temperature: 0.4, reasoning_effort: 'low' }),
+      (err: { status?: number; param?: string }) => err.status === 400 && err.param === 'temperature',
+    );
+    assert.equal(gw.sims['anthropic']!.requests.length, before, 'refused before any provider is called');
+  });
+});

@@ -75,6 +75,53 @@ describe('bad input gets a clear OpenAI-style error and the gateway keeps servin
     assert.equal(gw.sims['openai-primary']!.requests.length, 0);
   });
 
+  test('a chunked body (no content-length) over the limit: 413 as soon as it is counted, without reaching a provider', async () => {
+    for (const sim of Object.values(gw.sims)) sim.reset();
+    const piece = new Uint8Array(1024 * 1024).fill(0x61);
+    let sent = 0;
+    // Never-ending: only a refusal counted while the body arrives can answer this request.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent++;
+        controller.enqueue(piece);
+      },
+    });
+    const res = await fetch(`${gw.httpUrl}/v1/chat/completions`, { method: 'POST', headers: authHeaders(gw), body, duplex: 'half' } as RequestInit);
+    assert.equal(res.status, 413);
+    assertOpenAIError((await res.json()) as { error?: Record<string, unknown> });
+    assert.ok(sent >= 16, `refused after the limit, not before (${sent} MiB offered)`);
+    assert.equal(gw.sims['openai-primary']!.requests.length, 0);
+  });
+
+  test('a large prompt that arrives in many chunks is translated whole, for a translated and an untranslated provider', async () => {
+    for (const sim of Object.values(gw.sims)) sim.reset();
+    const prompt = `${'lorem ipsum '.repeat(400_000)}END`; // ~4.8 MB
+    for (const [model, sim] of [['claude-sonnet-4-5', 'anthropic'], ['gpt-4o-mini', 'openai-primary']] as const) {
+      const ok = await gw.client().chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] });
+      assert.equal(ok.choices[0]!.finish_reason, 'stop');
+      const got = gw.sims[sim]!.requests.at(-1)!.body as { messages: Array<{ content: unknown }> };
+      const text = JSON.stringify(got.messages.at(-1)!.content);
+      assert.ok(text.includes('END') && text.length > prompt.length, `${sim} received the whole prompt`);
+    }
+  });
+
+  test('a slow upload (a pause longer than the ext_proc message timeout mid-body) is still served', async () => {
+    const body = Buffer.from(JSON.stringify({ model: 'claude-sonnet-4-5', messages: hello }));
+    const half = Math.floor(body.length / 2);
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(body.subarray(0, half));
+        await new Promise((r) => setTimeout(r, 6000)); // envoy.yaml: message_timeout 5s
+        controller.enqueue(body.subarray(half));
+        controller.close();
+      },
+    });
+    const res = await fetch(`${gw.httpUrl}/v1/chat/completions`, { method: 'POST', headers: authHeaders(gw), body: stream, duplex: 'half' } as RequestInit);
+    const json = (await res.json()) as { choices?: unknown[] };
+    assert.equal(res.status, 200, JSON.stringify(json));
+    assert.equal(json.choices?.length, 1);
+  });
+
   test('unknown fields pass through to an OpenAI-compatible provider', async () => {
     for (const sim of Object.values(gw.sims)) sim.reset();
     const res = await post(JSON.stringify({ model: 'gpt-4o-mini', messages: hello, vendor_extension: { top_k: 5 } }));

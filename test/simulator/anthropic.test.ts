@@ -190,3 +190,47 @@ describe('anthropic simulator: errors', () => {
     assert.equal(JSON.parse(limited.text).error.type, 'rate_limit_error');
   });
 });
+
+describe('anthropic simulator: sampling and extended thinking rules', () => {
+  const bad = async (body: object): Promise<string> => {
+    const r = await post(url(), body, HEADERS);
+    assert.equal(r.status, 400, r.text);
+    return JSON.parse(r.text).error.message as string;
+  };
+  const thinking = { type: 'enabled', budget_tokens: 1024 };
+
+  it('refuses temperature and top_p together, as Sonnet 4.5 does', async () => {
+    assert.match(await bad({ ...textRequest, temperature: 0.5, top_p: 0.9 }), /`temperature` and `top_p` cannot both be specified/);
+  });
+
+  it('refuses what extended thinking cannot take', async () => {
+    assert.match(await bad({ ...textRequest, thinking: { type: 'enabled', budget_tokens: 500 } }), /greater than or equal to 1024/);
+    assert.match(await bad({ ...textRequest, max_tokens: 1024, thinking }), /`max_tokens` must be greater than `thinking.budget_tokens`/);
+    assert.match(await bad({ ...textRequest, max_tokens: 4096, thinking, temperature: 0.2 }), /temperature/);
+    assert.match(await bad({ ...textRequest, max_tokens: 4096, thinking, top_p: 0.5 }), /top_p/);
+    assert.match(await bad({ ...textRequest, max_tokens: 4096, thinking, tools, tool_choice: { type: 'any' } }), /forces tool use/);
+    const loop = [
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '18 C' }] },
+    ];
+    assert.match(await bad({ ...textRequest, max_tokens: 4096, thinking, tools, messages: loop }), /must start with a thinking block/);
+  });
+
+  it('answers with a signed thinking block first, JSON and stream, and bills its tokens', async () => {
+    const plain = JSON.parse((await post(url(), textRequest, HEADERS)).text);
+    const json = JSON.parse((await post(url(), { ...textRequest, max_tokens: 4096, thinking }, HEADERS)).text);
+    assert.equal(json.content[0].type, 'thinking');
+    assert.ok(json.content[0].thinking.length > 0 && json.content[0].signature.length > 0);
+    assert.deepEqual(json.content[1], plain.content[0]);
+    assert.ok(json.usage.output_tokens > plain.usage.output_tokens);
+    const r = await post(url(), { ...textRequest, max_tokens: 4096, thinking, stream: true }, HEADERS);
+    const events = parseStream(r.text);
+    const k = kinds(events);
+    assert.deepEqual(k.slice(0, 3), ['message_start', 'content_block_start:thinking', 'ping']);
+    assert.ok(k.includes('content_block_delta:thinking_delta') && k.includes('content_block_delta:signature_delta'));
+    const textStart = events.find((e) => e.content_block?.['type'] === 'text');
+    assert.equal(textStart?.index, 1);
+    assert.equal(events.filter((e) => e.delta?.['type'] === 'text_delta').map((e) => e.delta?.['text']).join(''), plain.content[0].text);
+  });
+});

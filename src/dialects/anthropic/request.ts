@@ -3,6 +3,7 @@ import type { TargetContext, UpstreamRequest } from '../dialect.ts';
 import type { MessagesRequest, OutputConfigParam } from './wire-types.ts';
 import { translateConversation } from './conversation.ts';
 import { invalid } from './invalid.ts';
+import { applyThinking } from './thinking.ts';
 import { translateTools } from './tools.ts';
 
 /**
@@ -30,13 +31,17 @@ function toMessagesRequest(req: ChatRequest, target: TargetContext): MessagesReq
   };
   Object.assign(body, translateTools(req));
   if (req.temperature != null) body.temperature = unitInterval(req.temperature, 'temperature');
-  if (req.top_p != null) body.top_p = unitInterval(req.top_p, 'top_p');
+  // Claude Sonnet 4.5 and later refuse both together (wire README A9), and Anthropic's advice
+  // has always been to set one: temperature wins, top_p is dropped.
+  const topP = req.top_p != null ? unitInterval(req.top_p, 'top_p') : undefined;
+  if (topP !== undefined && body.temperature === undefined) body.top_p = topP;
   const stop = stopSequences(req.stop);
   if (stop !== undefined) body.stop_sequences = stop;
   if (req.user !== undefined && req.user !== '') body.metadata = { user_id: req.user };
   if (req.stream === true) body.stream = true;
   const outputConfig = outputConfigFor(req.response_format);
   if (outputConfig !== undefined) body.output_config = outputConfig;
+  applyThinking(req, body, target.defaultMaxTokens);
   return body;
 }
 

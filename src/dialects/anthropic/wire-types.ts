@@ -77,6 +77,7 @@ export interface MessagesRequest {
   metadata?: { user_id: string };
   stream?: true;
   output_config?: OutputConfigParam;
+  thinking?: { type: 'enabled'; budget_tokens: number };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import { asGatewayError, InvalidRequestError } from '../../errors/gateway-error.ts';
 import type { ChatRequest } from '../../openai/chat-request.ts';
 import type { TargetContext, UpstreamRequest } from '../dialect.ts';
+import { thinkingBudget } from '../reasoning-effort.ts';
 import { translateMessages } from './messages.ts';
 import { cleanSchema } from './schema-clean.ts';
 import { translateTools } from './tools.ts';
@@ -59,6 +60,10 @@ function generationConfig(req: ChatRequest): GeminiGenerationConfig {
   if (req.presence_penalty != null) config.presencePenalty = req.presence_penalty;
   if (req.frequency_penalty != null) config.frequencyPenalty = req.frequency_penalty;
   responseFormat(req, config);
+  // Thoughts stay out of the answer (no includeThoughts); their tokens are reported as
+  // reasoning_tokens. Gemini 3 takes thinkingBudget too, for compatibility with 2.5.
+  const budget = thinkingBudget(req.reasoning_effort);
+  if (budget !== undefined) config.thinkingConfig = { thinkingBudget: budget };
   return config;
 }
 

@@ -51,6 +51,7 @@ export interface GeminiGenerationConfig {
   frequencyPenalty?: number;
   responseMimeType?: string;
   responseJsonSchema?: JsonObject;
+  thinkingConfig?: { thinkingBudget: number };
 }
 
 export interface GeminiRequest {

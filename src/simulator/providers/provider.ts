@@ -21,6 +21,8 @@ export interface ParsedRequest {
   readonly includeUsage: boolean;
   /** OpenAI `stream_options.include_obfuscation` (default true). */
   readonly obfuscation: boolean;
+  /** Anthropic extended thinking was asked for: the answer starts with a signed thinking block. */
+  readonly thinking?: boolean;
 }
 
 /** Context for an injected error reply. */

@@ -89,7 +89,6 @@ test('sampling and misc parameters', () => {
     logit_bias: { '50256': -100 },
     logprobs: true,
     store: true,
-    reasoning_effort: 'low',
     stream_options: { include_usage: true },
   });
   assert.deepEqual(body, {
@@ -97,7 +96,6 @@ test('sampling and misc parameters', () => {
     max_tokens: TARGET.defaultMaxTokens,
     messages: [hi],
     temperature: 1,
-    top_p: 0.5,
     stop_sequences: ['END'],
     metadata: { user_id: 'u-1' },
     stream: true,
@@ -280,4 +278,58 @@ test('response_format json_schema → output_config.format', () => {
   const body = anthropicBody({ messages: [hi], response_format: { type: 'json_schema', json_schema: { name: 'x', schema, strict: true } } });
   assert.deepEqual(body['output_config'], { format: { type: 'json_schema', schema } });
   assert.equal('output_config' in anthropicBody({ messages: [hi], response_format: { type: 'text' } }), false);
+});
+
+test('temperature and top_p: both given → temperature only (Sonnet 4.5+ refuses both); either alone passes', () => {
+  const both = anthropicBody({ messages: [hi], temperature: 0.3, top_p: 0.5 });
+  assert.equal(both['temperature'], 0.3);
+  assert.equal('top_p' in both, false);
+  assert.equal(anthropicBody({ messages: [hi], top_p: 0.5 })['top_p'], 0.5);
+  assert.equal('temperature' in anthropicBody({ messages: [hi], top_p: 0.5 }), false);
+  // A dropped top_p is still checked: an out-of-range value is the caller's mistake either way.
+  assertInvalid({ messages: [hi], temperature: 0.3, top_p: 2 }, 'top_p');
+});
+
+test('reasoning_effort → extended thinking with a budget; the default max_tokens keeps its room for the answer', () => {
+  const low = anthropicBody({ messages: [hi], reasoning_effort: 'low' });
+  assert.deepEqual(low['thinking'], { type: 'enabled', budget_tokens: 1024 });
+  assert.equal(low['max_tokens'], TARGET.defaultMaxTokens + 1024);
+  const high = anthropicBody({ messages: [hi], reasoning_effort: 'high' });
+  assert.deepEqual(high['thinking'], { type: 'enabled', budget_tokens: 24576 });
+  assert.equal('thinking' in anthropicBody({ messages: [hi], reasoning_effort: 'none' }), false);
+  assert.equal('thinking' in anthropicBody({ messages: [hi] }), false);
+  // temperature 1 and top_p ≥ 0.95 are what thinking allows.
+  assert.ok('thinking' in anthropicBody({ messages: [hi], reasoning_effort: 'medium', temperature: 1 }));
+  assert.ok('thinking' in anthropicBody({ messages: [hi], reasoning_effort: 'medium', top_p: 0.97 }));
+});
+
+test('reasoning_effort with a caller max: the budget stays below it, and a max too small for thinking is a 400', () => {
+  const capped = anthropicBody({ messages: [hi], reasoning_effort: 'high', max_completion_tokens: 5000 });
+  assert.equal(capped['max_tokens'], 5000);
+  assert.deepEqual(capped['thinking'], { type: 'enabled', budget_tokens: 4999 });
+  const roomy = anthropicBody({ messages: [hi], reasoning_effort: 'low', max_tokens: 9000 });
+  assert.deepEqual(roomy['thinking'], { type: 'enabled', budget_tokens: 1024 });
+  assertInvalid({ messages: [hi], reasoning_effort: 'low', max_completion_tokens: 1024 }, 'max_completion_tokens');
+  assertInvalid({ messages: [hi], reasoning_effort: 'low', max_tokens: 500 }, 'max_tokens');
+});
+
+test('reasoning_effort: what extended thinking refuses is a 400 naming the caller\'s parameter', () => {
+  assertInvalid({ messages: [hi], reasoning_effort: 'extreme' }, 'reasoning_effort');
+  assertInvalid({ messages: [hi], reasoning_effort: 'low', temperature: 0.2 }, 'temperature');
+  assertInvalid({ messages: [hi], reasoning_effort: 'low', top_p: 0.5 }, 'top_p');
+  assertInvalid({ messages: [hi], reasoning_effort: 'low', tools: [weatherTool], tool_choice: 'required' }, 'tool_choice');
+  assertInvalid({ messages: [hi], reasoning_effort: 'low', tools: [weatherTool], tool_choice: { type: 'function', function: { name: 'get_weather' } } }, 'tool_choice');
+  assert.ok('thinking' in anthropicBody({ messages: [hi], reasoning_effort: 'low', tools: [weatherTool], tool_choice: 'auto' }));
+});
+
+test('reasoning_effort on a request that continues a tool loop: thinking left off (its signed block cannot be sent back)', () => {
+  const loop = [
+    hi,
+    { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }] },
+    { role: 'tool', tool_call_id: 'call_1', content: '18 C' },
+  ];
+  assert.equal('thinking' in anthropicBody({ messages: loop, tools: [weatherTool], reasoning_effort: 'high' }), false);
+  // Once the loop is closed by an answer, the next user turn thinks again.
+  const next = [...loop, { role: 'assistant', content: 'It is 18 C.' }, { role: 'user', content: 'And tomorrow?' }];
+  assert.ok('thinking' in anthropicBody({ messages: next, tools: [weatherTool], reasoning_effort: 'high' }));
 });

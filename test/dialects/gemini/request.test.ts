@@ -56,6 +56,7 @@ test('bad input is refused with 400 naming the parameter', () => {
   assertRefused({ ...base, functions: [{ name: 'f' }] }, 'functions');
   assertRefused({ ...base, logprobs: true }, 'logprobs');
   assertRefused({ ...base, modalities: ['text', 'audio'] }, 'modalities');
+  assertRefused({ ...base, reasoning_effort: 'extreme' }, 'reasoning_effort');
   assertRefused({ model: 'm', messages: [userTurn('')] }, 'messages');
   const recursive = { type: 'object', properties: { child: { $ref: '#' } } };
   assertRefused({ ...base, tools: [{ type: 'function', function: { name: 'tree', parameters: recursive } }] }, 'tools[0].function.parameters');
@@ -150,6 +151,15 @@ test('generation parameters map to generationConfig', () => {
     frequencyPenalty: -0.2,
     responseMimeType: 'application/json',
   });
+});
+
+test('reasoning_effort → thinkingConfig.thinkingBudget (Google\'s own OpenAI-compatible budgets); none turns thinking off', () => {
+  const config = (effort: string): unknown => (geminiBody({ ...base, reasoning_effort: effort }) as { generationConfig?: { thinkingConfig?: unknown } }).generationConfig?.thinkingConfig;
+  assert.deepEqual(config('low'), { thinkingBudget: 1024 });
+  assert.deepEqual(config('medium'), { thinkingBudget: 8192 });
+  assert.deepEqual(config('high'), { thinkingBudget: 24576 });
+  assert.deepEqual(config('none'), { thinkingBudget: 0 });
+  assert.equal('generationConfig' in (geminiBody(base) as object), false);
 });
 
 test('response_format json_schema → responseJsonSchema, cleaned', () => {

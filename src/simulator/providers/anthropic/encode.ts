@@ -2,6 +2,7 @@ import { alnum } from '../../ids.ts';
 import { formatJson, PYTHON_DUMPS } from '../../json-format.ts';
 import type { Answer, FinishKind } from '../../model/responder.ts';
 import { splitEven } from '../../model/text.ts';
+import { countTokens } from '../../model/tokens.ts';
 import type { Reply } from '../../reply.ts';
 import type { ParsedRequest } from '../provider.ts';
 import { ANTHROPIC_STREAM_ERROR } from './errors.ts';
@@ -38,6 +39,11 @@ function headers(contentType: string): Record<string, string> {
   return { 'content-type': contentType, 'request-id': `req_011C${alnum(20)}`, 'anthropic-organization-id': '00000000-0000-4000-8000-000000000000' };
 }
 
+/** What a thinking block says; its tokens count as output, as Anthropic bills them. */
+const THINKING = 'The user wants a short, direct answer. I will check what was asked and answer it.';
+const THINKING_TOKENS = countTokens(THINKING.length);
+const signature = (): string => `EqQBCkYIBxgCKkA${alnum(64)}`;
+
 function event(type: string, data: object): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 }
@@ -51,15 +57,16 @@ function renderJson(a: Answer, req: ParsedRequest): Reply {
       : a.text.length > 0
         ? [{ type: 'text', text: a.text }]
         : [];
+  const thinking = req.thinking ? [{ type: 'thinking', thinking: THINKING, signature: signature() }] : [];
   const body = {
     model: req.conv.model,
     id: `msg_01${alnum(22)}`,
     type: 'message',
     role: 'assistant',
-    content,
+    content: [...thinking, ...content],
     stop_reason: stopReason(a.finish),
     stop_sequence: a.stopSequence,
-    usage: usage(a.promptTokens, a.outputTokens),
+    usage: usage(a.promptTokens, a.outputTokens + (req.thinking ? THINKING_TOKENS : 0)),
   };
   return { kind: 'body', status: 200, headers: headers('application/json'), body: JSON.stringify(body) };
 }
@@ -77,21 +84,30 @@ function renderStream(a: Answer, req: ParsedRequest): Reply {
     usage: usage(a.promptTokens, 1),
   };
   const events = [event('message_start', { message })];
+  let index = 0;
+  if (req.thinking) {
+    // As the API streams it: the thinking text in deltas, then its signature, then the answer's block.
+    events.push(event('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } }), PING);
+    for (const p of splitEven(THINKING, 3)) events.push(event('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: p } }));
+    events.push(event('content_block_delta', { index, delta: { type: 'signature_delta', signature: signature() } }));
+    events.push(event('content_block_stop', { index }));
+    index++;
+  }
   const call = a.toolCall;
   if (call === undefined) {
-    events.push(event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }), PING);
-    for (const p of a.pieces) events.push(event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: p } }));
+    events.push(event('content_block_start', { index, content_block: { type: 'text', text: '' } }), ...(index === 0 ? [PING] : []));
+    for (const p of a.pieces) events.push(event('content_block_delta', { index, delta: { type: 'text_delta', text: p } }));
   } else {
     const block = { type: 'tool_use', id: `toolu_01${alnum(22)}`, name: call.name, input: {} };
-    events.push(event('content_block_start', { index: 0, content_block: block }), PING);
+    events.push(event('content_block_start', { index, content_block: block }), ...(index === 0 ? [PING] : []));
     const fragments = ['', ...splitEven(formatJson(call.args, PYTHON_DUMPS), a.chunks)];
-    for (const f of fragments) events.push(event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: f } }));
+    for (const f of fragments) events.push(event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: f } }));
   }
-  events.push(event('content_block_stop', { index: 0 }));
+  events.push(event('content_block_stop', { index }));
   events.push(
     event('message_delta', {
       delta: { stop_reason: stopReason(a.finish), stop_sequence: a.stopSequence },
-      usage: { input_tokens: a.promptTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: a.outputTokens },
+      usage: { input_tokens: a.promptTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: a.outputTokens + (req.thinking ? THINKING_TOKENS : 0) },
     }),
     MESSAGE_STOP,
   );

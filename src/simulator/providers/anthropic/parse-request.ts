@@ -4,6 +4,7 @@ import type { BodyReply } from '../../reply.ts';
 import { asArray, asInt, asString, isObject, type JsonObject, type JsonParse } from '../../unknown.ts';
 import type { ParsedRequest } from '../provider.ts';
 import { anthropicBadRequest } from './errors.ts';
+import { checkSampling } from './sampling.ts';
 
 const TOOL_ID = /^[a-zA-Z0-9_-]+$/;
 
@@ -138,6 +139,8 @@ export function parseAnthropicRequest(parsed: JsonParse): ParsedRequest | BodyRe
   if (maxTokens === undefined) return anthropicBadRequest('max_tokens: Input should be a valid integer');
   if (maxTokens < 1) return anthropicBadRequest('max_tokens: Input should be greater than or equal to 1');
   if (!Array.isArray(body['messages'])) return anthropicBadRequest('messages: Field required');
+  const sampling = checkSampling(body, maxTokens);
+  if ('kind' in sampling) return sampling;
   const counter = new PromptCounter();
   textOf(body['system'], counter);
   const walk = walkMessages(body['messages'], counter);
@@ -161,5 +164,6 @@ export function parseAnthropicRequest(parsed: JsonParse): ParsedRequest | BodyRe
     sse: stream,
     includeUsage: false,
     obfuscation: false,
+    ...(sampling.budget !== undefined ? { thinking: true } : {}),
   };
 }
