@@ -17,4 +17,4 @@ COPY config ./config
 USER node
 EXPOSE 50051 9464
 # The V8 flags are EXTPROC_NODE_FLAGS (src/cli/extproc-process.ts; a test keeps the two equal).
-CMD ["node", "--max-old-space-size=512", "dist/main.js", "--config", "config/gateway.production.yaml"]
+CMD ["node", "--max-old-space-size=512", "--max-semi-space-size=8", "dist/main.js", "--config", "config/gateway.production.yaml"]

@@ -13,13 +13,12 @@ import {
   asGatewayError,
 } from '../errors/gateway-error.ts';
 import { toOpenAIError } from '../errors/to-openai.ts';
-import { immediateResponse, phaseResponse, type HeaderChanges } from '../extproc/messages.ts';
-import type { Answers, StreamProcessor } from '../extproc/server.ts';
-import { bodyBytes, readHeaders, type ExtProcRequest, type ExtProcResponse, type HeaderMap } from '../extproc/types.ts';
+import { immediateResponse, phaseResponse } from '../extproc/messages.ts';
+import type { StreamProcessor } from '../extproc/server.ts';
+import { BodySendMode, bodyBytes, readHeaders, type ExtProcRequest, type ExtProcResponse, type HeaderMap } from '../extproc/types.ts';
 import { prepareAttempt } from './attempt.ts';
 import { errorImmediateResponse } from './error-response.ts';
 import { Exchange } from './exchange.ts';
-import { HoldWatch } from './hold-watch.ts';
 import { finishExchange, recordStatelessRequest, type ExchangeSinks, type StatelessRequest } from './finish.ts';
 import {
   ENVOY_LOCAL_REPLY_HEADER,
@@ -47,64 +46,21 @@ function stripPath(path: string): string {
 export class RouterProcessor implements StreamProcessor {
   private exchange: Exchange | undefined;
   private phase: Phase = 'request_headers';
-  /**
-   * How the response body is answered: 'sse' translates each chunk as it comes; 'json' holds
-   * the response headers' answer and every chunk's until the body is in, then answers them all
-   * (status, length and body decided together); 'passthrough' (Envoy's own replies) leaves the
-   * body alone.
-   */
-  private responseKind: 'sse' | 'json' | 'passthrough' = 'passthrough';
+  private responseBodyMode: number = BodySendMode.NONE;
   private responseChunks: Uint8Array[] = [];
   private responseHeaders: HeaderMap | undefined;
-  private heldResponseHeaderChanges: HeaderChanges = {};
   /** What is known of a request refused at its headers, for its log line. */
   private stateless: StatelessRequest = { method: '', path: '' };
-  /**
-   * Envoy sends the request body without waiting for the answer to the headers
-   * (send_body_without_waiting_for_header_response): the answers to the headers and to the body
-   * chunks before the last are held until the whole body is in, then given all at once. One
-   * round trip instead of two, and the header answer carries what the body decides (plan,
-   * path, auth). `held` counts them: the headers, then one per chunk.
-   */
-  private held = 0;
-  private heldHeaderChanges: HeaderChanges = {};
-  private requestChunks: Uint8Array[] = [];
-  private requestBytes = 0;
-
-  private send: ((msg: ExtProcResponse) => void) | undefined;
 
   constructor(
     private readonly configs: ConfigStore,
     private readonly registry: ExchangeRegistry,
     private readonly sinks: ExchangeSinks,
-    private readonly holdWatch: HoldWatch = defaultHoldWatch(),
   ) {}
 
-  attach(send: (msg: ExtProcResponse) => void): void {
-    this.send = send;
-  }
-
-  /** A headers answer is now held: if it stays held for long, ask Envoy for more time, once. */
-  private startHold(): void {
-    this.held = 1;
-    this.holdWatch.watch(this, () => this.send?.(EXTEND_MESSAGE_TIMEOUT));
-  }
-
-  private endHold(): void {
-    this.held = 0;
-    this.holdWatch.unwatch(this);
-  }
-
-  /** The id of the request once accepted at its headers (the one written to x-request-id). */
-  get requestId(): string | undefined {
-    return this.exchange?.id;
-  }
-
-  handle(msg: ExtProcRequest): Answers {
-    // Body chunks Envoy had already sent when an ImmediateResponse ended the exchange: no answer.
-    if (this.phase === 'done' && (msg.request_body || msg.response_body)) return NO_ANSWER;
+  handle(msg: ExtProcRequest): ExtProcResponse {
     const t0 = process.hrtime.bigint();
-    let out: Answers;
+    let out: ExtProcResponse;
     try {
       out = this.dispatch(msg);
     } catch (err) {
@@ -115,7 +71,6 @@ export class RouterProcessor implements StreamProcessor {
   }
 
   close(_reason: 'done' | 'cancelled' | 'error'): void {
-    this.holdWatch.unwatch(this);
     const ex = this.exchange;
     if (!ex) return;
     this.registry.delete(ex.id);
@@ -125,9 +80,9 @@ export class RouterProcessor implements StreamProcessor {
     finishExchange(ex, this.phase === 'done' ? 'completed' : 'aborted', this.sinks);
   }
 
-  private dispatch(msg: ExtProcRequest): Answers {
+  private dispatch(msg: ExtProcRequest): ExtProcResponse {
     if (msg.request_headers) return this.onRequestHeaders(readHeaders(msg.request_headers), msg.request_headers.end_of_stream === true);
-    if (msg.request_body) return this.onRequestBodyChunk(bodyBytes(msg.request_body.body), msg.request_body.end_of_stream === true);
+    if (msg.request_body) return this.onRequestBody(bodyBytes(msg.request_body.body));
     if (msg.response_headers) return this.onResponseHeaders(readHeaders(msg.response_headers), msg.response_headers.end_of_stream === true);
     if (msg.response_body) return this.onResponseBody(bodyBytes(msg.response_body.body), msg.response_body.end_of_stream === true);
     if (msg.request_trailers) return { request_trailers: {} };
@@ -143,16 +98,12 @@ export class RouterProcessor implements StreamProcessor {
     }
     if (err instanceof InternalError) this.sinks.logger.error({ err: err.cause ?? err, request_id: ex?.id }, 'router-level processing failed');
     this.phase = 'done';
-    // Held answers are not given: the error answers the oldest held message (the headers)
-    // and ends the exchange, so nothing else is answered.
-    this.endHold();
-    this.requestChunks = [];
     // Refused before any state was kept (401, 404, 405, 413, 415): logged and counted here.
     const requestId = ex?.id ?? recordStatelessRequest(this.stateless, err, this.sinks);
     return errorImmediateResponse(err, { 'x-request-id': requestId });
   }
 
-  private onRequestHeaders(h: HeaderMap, endOfStream: boolean): Answers {
+  private onRequestHeaders(h: HeaderMap, endOfStream: boolean): ExtProcResponse {
     const config = this.configs.current;
     const method = h.get(':method') ?? '';
     const path = stripPath(h.get(':path') ?? '');
@@ -190,9 +141,7 @@ export class RouterProcessor implements StreamProcessor {
     // (translate, account) what the provider answers, so it asks for identity encoding.
     const remove = ['authorization', 'accept-encoding'];
     for (const name of h.keys()) if (isInternalHeader(name)) remove.push(name);
-    this.heldHeaderChanges = { set: { 'x-request-id': ex.id }, remove };
-    this.startHold();
-    return NO_ANSWER;
+    return phaseResponse('request_headers', { headers: { set: { 'x-request-id': ex.id }, remove } });
   }
 
   private authenticate(h: HeaderMap): NonNullable<Exchange['caller']> {
@@ -213,39 +162,9 @@ export class RouterProcessor implements StreamProcessor {
     return new PayloadTooLargeError(`The request body is larger than the gateway's limit of ${limit} bytes.`, { code: 'request_too_large' });
   }
 
-  /** Collects the body (answers held); at its end, decides the plan and answers everything. */
-  private onRequestBodyChunk(chunk: Uint8Array, endOfStream: boolean): Answers {
+  private onRequestBody(body: Uint8Array): ExtProcResponse {
     const ex = this.requireExchange('request_body');
-    this.requestBytes += chunk.length;
-    // Counted as it comes, so an oversized body is refused without being kept whole.
-    if (this.requestBytes > ex.config.maxBodyBytes) throw this.tooLarge(ex.config.maxBodyBytes);
-    if (chunk.length > 0) this.requestChunks.push(chunk);
-    if (!endOfStream) {
-      this.held++;
-      return NO_ANSWER;
-    }
-    const chunks = this.requestChunks;
-    this.requestChunks = [];
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    const { headers, replacement } = this.planRequest(ex, body);
-    const held = this.heldHeaderChanges;
-    const set = { ...held.set, ...headers.set };
-    // No name both set and removed: the result must not depend on the order Envoy applies them.
-    const remove = [...(held.remove ?? []), ...(headers.remove ?? [])].filter((n) => !(n in set));
-    // The route is re-resolved so the cluster matcher sees the plan's slot headers.
-    const answers: ExtProcResponse[] = [phaseResponse('request_headers', { headers: { set, remove }, clearRouteCache: true })];
-    // A replaced body goes in the first chunk's answer and the other chunks are cleared;
-    // otherwise every chunk goes on untouched.
-    const chunkCount = this.held; // the held chunks, plus this last one, minus the held headers
-    for (let i = 0; i < chunkCount; i++) {
-      answers.push(replacement ? phaseResponse('request_body', { body: i === 0 ? replacement : '' }) : phaseResponse('request_body'));
-    }
-    this.endHold();
-    return answers;
-  }
-
-  /** The whole body: validated, the model resolved, the first attempt prepared. */
-  private planRequest(ex: Exchange, body: Uint8Array): { headers: HeaderChanges; replacement: Uint8Array | undefined } {
+    if (body.length > ex.config.maxBodyBytes) throw this.tooLarge(ex.config.maxBodyBytes);
     const req = parseChatRequest(body);
     const model = ex.config.models.get(req.model);
     if (!model) {
@@ -263,11 +182,15 @@ export class RouterProcessor implements StreamProcessor {
     const attempt = prepareAttempt(ex, first, 0, 1);
     this.sinks.metrics.attempts.inc({ provider: first.name });
     this.phase = 'response_headers';
-    // The plan goes to Envoy as headers.
-    return { headers: { set: { ...model.plan.headers, ...attempt.headers.set }, remove: attempt.headers.remove ?? [] }, replacement: attempt.body };
+    // The plan goes to Envoy as headers; the route is re-resolved so the cluster matcher sees them.
+    return phaseResponse('request_body', {
+      headers: { set: { ...model.plan.headers, ...attempt.headers.set }, remove: attempt.headers.remove ?? [] },
+      ...(attempt.body ? { body: attempt.body } : {}),
+      clearRouteCache: true,
+    });
   }
 
-  private onResponseHeaders(h: HeaderMap, endOfStream: boolean): Answers {
+  private onResponseHeaders(h: HeaderMap, endOfStream: boolean): ExtProcResponse {
     const ex = this.requireExchange('response_headers');
     const status = Number(h.get(':status') ?? '0');
     ex.status = status;
@@ -276,13 +199,15 @@ export class RouterProcessor implements StreamProcessor {
     for (const name of h.keys()) if (!RESPONSE_HEADER_ALLOWLIST.has(name)) remove.push(name);
     const set: Record<string, string> = { 'x-request-id': ex.id };
 
-    if (h.has(ENVOY_LOCAL_REPLY_HEADER)) {
-      // Envoy answered itself (no provider reachable, timeout, body too large): envoy.yaml's
-      // local_reply_config already wrote an OpenAI error body, which goes on untouched.
+    // Envoy answered itself: after the plan (no provider reachable, timeout; marked by
+    // envoy.yaml's local_reply_config), or before the body phase ever ran (a body over Envoy's
+    // buffer limit: nothing went upstream, so nothing but Envoy can be answering). Its
+    // local_reply_config already wrote an OpenAI error body.
+    const beforeAnyAttempt = ex.lastAttempt === undefined && this.phase === 'request_body';
+    if (h.has(ENVOY_LOCAL_REPLY_HEADER) || beforeAnyAttempt) {
       ex.envoyLocalReply = true;
-      ex.errorCode = h.get(ENVOY_LOCAL_REPLY_HEADER);
-      this.responseKind = 'passthrough';
-      this.phase = endOfStream ? 'done' : 'response_body';
+      ex.errorCode = h.get(ENVOY_LOCAL_REPLY_HEADER) ?? (status === 413 ? 'request_too_large' : 'envoy_local_reply');
+      this.phase = 'done';
       const keep = remove.filter((n) => n !== 'content-length' && n !== ENVOY_LOCAL_REPLY_HEADER);
       return this.withOverhead(ex, phaseResponse('response_headers', { headers: { set, remove: [...keep, ENVOY_LOCAL_REPLY_HEADER] } }));
     }
@@ -298,26 +223,24 @@ export class RouterProcessor implements StreamProcessor {
         : attempt.provider.dialect.parseError(status, (n) => h.get(n), EMPTY);
       return this.fail(err);
     }
-    this.phase = 'response_body';
     if (ok && contentType.startsWith('text/event-stream')) {
-      // A stream: headers now, so the first token is not held back; chunks translated as they come.
       ex.translator = attempt.provider.dialect.createStreamTranslator({
         id: ex.completionId,
         created: ex.created,
         publicModel: ex.model!.name,
         includeUsage: ex.includeUsage,
       });
-      this.responseKind = 'sse';
+      this.responseBodyMode = BodySendMode.STREAMED;
       set['content-type'] = 'text/event-stream; charset=utf-8';
       set['cache-control'] = 'no-cache';
-      return this.withOverhead(ex, phaseResponse('response_headers', { headers: { set, remove } }));
+    } else {
+      this.responseBodyMode = BodySendMode.BUFFERED;
+      set['content-type'] = 'application/json';
     }
-    // JSON (an answer or an error): status, length and headers depend on the body; held.
-    this.responseKind = 'json';
-    set['content-type'] = 'application/json';
-    this.heldResponseHeaderChanges = { set, remove };
-    this.startHold();
-    return NO_ANSWER;
+    this.phase = 'response_body';
+    const res = phaseResponse('response_headers', { headers: { set, remove } });
+    res.mode_override = { response_body_mode: this.responseBodyMode };
+    return this.withOverhead(ex, res);
   }
 
   /** x-gateway-overhead-ms: the gateway's own handler time before the response headers. */
@@ -328,13 +251,9 @@ export class RouterProcessor implements StreamProcessor {
     return res;
   }
 
-  private onResponseBody(chunk: Uint8Array, endOfStream: boolean): Answers {
+  private onResponseBody(chunk: Uint8Array, endOfStream: boolean): ExtProcResponse {
     const ex = this.requireExchange('response_body');
-    if (this.responseKind === 'passthrough') {
-      if (endOfStream) this.phase = 'done';
-      return phaseResponse('response_body');
-    }
-    if (this.responseKind === 'sse') {
+    if (this.responseBodyMode === BodySendMode.STREAMED) {
       const translator = ex.translator!;
       let out = translator.push(chunk);
       if (endOfStream) {
@@ -344,27 +263,12 @@ export class RouterProcessor implements StreamProcessor {
       }
       return phaseResponse('response_body', { body: out });
     }
-    if (chunk.length > 0) this.responseChunks.push(chunk);
-    if (!endOfStream) {
-      this.held++;
-      return NO_ANSWER;
-    }
+    // BUFFERED: Envoy sends the whole body once; chunks are joined defensively all the same.
+    this.responseChunks.push(chunk);
+    if (!endOfStream) return phaseResponse('response_body', { body: '' });
     const body = this.responseChunks.length === 1 ? this.responseChunks[0]! : Buffer.concat(this.responseChunks);
     this.responseChunks = [];
     this.phase = 'done';
-    const { status, headers, out } = this.translateJson(ex, body);
-    const held = this.heldResponseHeaderChanges;
-    const set = { ...held.set, ...headers, ':status': String(status), 'content-length': String(Buffer.byteLength(out)) };
-    const remove = (held.remove ?? []).filter((n) => !(n in set));
-    const answers: ExtProcResponse[] = [this.withOverhead(ex, phaseResponse('response_headers', { headers: { set, remove } }))];
-    // The whole translated body in the first chunk's answer, the others cleared.
-    for (let i = 0; i < this.held; i++) answers.push(phaseResponse('response_body', { body: i === 0 ? out : '' }));
-    this.endHold();
-    return answers;
-  }
-
-  /** A provider's JSON answer or error, as the caller sees it. */
-  private translateJson(ex: Exchange, body: Uint8Array): { status: number; headers: Record<string, string>; out: string } {
     const dialect = ex.lastAttempt!.provider.dialect;
     const status = ex.status ?? 0;
     let failure: GatewayError;
@@ -372,7 +276,8 @@ export class RouterProcessor implements StreamProcessor {
       try {
         const { completion, usage } = dialect.parseResponse(body, { id: ex.completionId, created: ex.created, publicModel: ex.model!.name });
         ex.usage = usage;
-        return { status, headers: {}, out: JSON.stringify(completion) };
+        const out = JSON.stringify(completion);
+        return phaseResponse('response_body', { body: out, headers: { set: { ':status': String(status), 'content-length': String(Buffer.byteLength(out)) } } });
       } catch (err) {
         failure = asGatewayError(err);
       }
@@ -380,11 +285,14 @@ export class RouterProcessor implements StreamProcessor {
       const h = this.responseHeaders;
       failure = dialect.parseError(status, (n) => h?.get(n), body);
     }
-    // The provider's error (or an answer the gateway could not read).
+    // The provider's error (or an answer the gateway could not read), as the caller sees it.
     const o = toOpenAIError(failure);
+    const out = JSON.stringify(o.body);
     ex.errorCode = failure.code ?? undefined;
     ex.status = o.status;
-    return { status: o.status, headers: o.headers['retry-after'] ? { 'retry-after': o.headers['retry-after'] } : {}, out: JSON.stringify(o.body) };
+    const set: Record<string, string> = { ':status': String(o.status), 'content-length': String(Buffer.byteLength(out)) };
+    if (o.headers['retry-after']) set['retry-after'] = o.headers['retry-after'];
+    return phaseResponse('response_body', { body: out, headers: { set } });
   }
 
   private requireExchange(phase: Phase): Exchange {
@@ -394,16 +302,3 @@ export class RouterProcessor implements StreamProcessor {
 }
 
 const EMPTY = new Uint8Array(0);
-const NO_ANSWER: readonly ExtProcResponse[] = [];
-
-/**
- * Asks Envoy to wait up to 300 s for the held answer instead of message_timeout; envoy.yaml's
- * max_message_timeout must allow it. 300 s is the route timeout: no request outlives it anyway.
- */
-const EXTEND_MESSAGE_TIMEOUT: ExtProcResponse = { override_message_timeout: { seconds: 300 } };
-
-let sharedHoldWatch: HoldWatch | undefined;
-function defaultHoldWatch(): HoldWatch {
-  sharedHoldWatch ??= new HoldWatch();
-  return sharedHoldWatch;
-}

@@ -4,27 +4,13 @@ import type { ExtProcRequest, ExtProcResponse } from './types.ts';
 
 /**
  * One processor per gRPC stream, i.e. per request and filter position. `handle` is called
- * once per message, in order, and returns the answers that are ready, oldest first: usually
- * the one answer to this message; none while it holds answers back (the router-level filter
- * holds its answer to the request headers until the body is in, since Envoy sends the body
- * without waiting for it); several when it releases held ones. Over a stream there is exactly
- * one answer per message (the protocol's rule), except that nothing answers the messages that
- * arrive after an ImmediateResponse ended the exchange.
+ * once per message, in order, and returns exactly one response (the protocol's rule);
  * `close` is called exactly once when the stream ends for any reason (done, cancelled, error).
  */
-export type Answers = ExtProcResponse | readonly ExtProcResponse[];
 export interface StreamProcessor {
-  handle(msg: ExtProcRequest): Answers | Promise<Answers>;
+  handle(msg: ExtProcRequest): ExtProcResponse | Promise<ExtProcResponse>;
   close(reason: 'done' | 'cancelled' | 'error'): void;
-  /**
-   * Optional: receives a way to send a message that answers nothing, between answers (e.g.
-   * override_message_timeout while an answer is held). Called once, before the first message.
-   */
-  attach?(send: (msg: ExtProcResponse) => void): void;
 }
-
-// Array.isArray does not narrow readonly arrays.
-const isList = (a: Answers): a is readonly ExtProcResponse[] => Array.isArray(a);
 
 /** Picks the processor from the stream's gRPC metadata (set per filter in envoy.yaml). */
 export type ProcessorFactory = (metadata: grpc.Metadata) => StreamProcessor;
@@ -113,15 +99,10 @@ export class ExtProcServer {
       closed = true;
       processor.close(reason);
     };
-    processor.attach?.((msg) => {
-      if (!closed) call.write(msg);
-    });
     // Messages are answered strictly in order; async handlers chain on `tail`.
     let tail: Promise<void> | undefined;
-    const respond = (answers: Answers): void => {
-      if (closed) return;
-      if (isList(answers)) for (const a of answers) call.write(a);
-      else call.write(answers);
+    const respond = (res: ExtProcResponse): void => {
+      if (!closed) call.write(res);
     };
     const fail = (err: unknown): void => {
       this.opts.onStreamError?.(err);

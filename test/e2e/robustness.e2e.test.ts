@@ -75,7 +75,7 @@ describe('bad input gets a clear OpenAI-style error and the gateway keeps servin
     assert.equal(gw.sims['openai-primary']!.requests.length, 0);
   });
 
-  test('a chunked body (no content-length) over the limit: 413 as soon as it is counted, without reaching a provider', async () => {
+  test('a chunked body (no content-length) over the limit: 413 in OpenAI format once Envoy has buffered the limit, without reaching a provider', async () => {
     for (const sim of Object.values(gw.sims)) sim.reset();
     const piece = new Uint8Array(1024 * 1024).fill(0x61);
     let sent = 0;

@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { DEMO_ENV, DEMO_KEY, scratchDir, smallConfig } from '../support/unit/config.ts';
 import { bodyMessage, headersMessage, immediate, openAIError, phaseMutation } from '../support/unit/ext-proc.ts';
-import { PROMPT_CANARY, admit, admitHeaders, all, attempt, chatBody, chatHeaders, harness, jsonResponse, one, responseBody } from '../support/unit/gateway.ts';
+import { PROMPT_CANARY, admit, admitHeaders, attempt, chatBody, chatHeaders, harness, responseBody } from '../support/unit/gateway.ts';
 import { wireBytes, wireText } from '../support/unit/bytes.ts';
-import { HoldWatch } from '../../src/exchange/hold-watch.ts';
-import { RouterProcessor } from '../../src/exchange/router-processor.ts';
 import { assertStreamMatches, normalizeStream } from '../support/openai-compare.ts';
 
 const h = harness();
@@ -15,7 +13,7 @@ const SECRETS = [DEMO_KEY, ...Object.values(DEMO_ENV).map(String)];
 
 function rejectAtHeaders(headers: Record<string, string>, endOfStream = false) {
   const router = h.router();
-  const res = immediate(one(router.handle(headersMessage('request_headers', headers, endOfStream))));
+  const res = immediate(router.handle(headersMessage('request_headers', headers, endOfStream)));
   const error = openAIError(res.json);
   assert.equal(res.headers['content-type'], 'application/json');
   return { res, error, router };
@@ -52,7 +50,7 @@ describe('request headers: rejected before anything is held', () => {
 
   test('GET /v1/models answers the pre-rendered list', () => {
     const router = h.router();
-    const res = immediate(one(router.handle(headersMessage('request_headers', chatHeaders({ ':method': 'GET', ':path': '/v1/models' }), true))));
+    const res = immediate(router.handle(headersMessage('request_headers', chatHeaders({ ':method': 'GET', ':path': '/v1/models' }), true)));
     assert.equal(res.status, 200);
     assert.equal(res.body, h.configs.current.modelsListBody);
     assert.equal(res.headers['content-type'], 'application/json');
@@ -105,42 +103,34 @@ describe('request headers: rejected before anything is held', () => {
 });
 
 describe('request headers: accepted', () => {
-  test('strips x-llmx-*, x-envoy-* (any case) and authorization; keeps the rest (in the headers answer, given with the body)', () => {
+  test('strips x-llmx-*, x-envoy-* (any case) and authorization; keeps the rest', () => {
     const router = h.router();
-    const { id, headers: m } = admit(
-      router,
-      // A provider that takes its key in x-api-key, so the caller's authorization is removed outright.
-      chatBody('claude-sonnet-4-5'),
-      chatHeaders({
-        'x-request-id': 'req-strip',
-        'x-llmx-try-9': 'gemini',
-        'X-LLMX-Local-Reply': 'x',
-        'x-envoy-upstream-rq-timeout-ms': '1',
-        'X-Envoy-Retry-On': 'all',
-        'x-custom': 'keep',
-      }),
+    const m = phaseMutation(
+      router.handle(
+        headersMessage(
+          'request_headers',
+          chatHeaders({
+            'x-request-id': 'req-strip',
+            'x-llmx-try-1': 'gemini',
+            'X-LLMX-Local-Reply': 'x',
+            'x-envoy-max-retries': '10',
+            'X-Envoy-Upstream-Rq-Timeout-Ms': '1',
+            'x-custom': 'keep',
+          }),
+        ),
+      ),
+      'request_headers',
     );
-    for (const name of ['authorization', 'x-llmx-try-9', 'x-llmx-local-reply', 'x-envoy-upstream-rq-timeout-ms', 'x-envoy-retry-on']) {
+    for (const name of ['authorization', 'x-llmx-try-1', 'x-llmx-local-reply', 'x-envoy-max-retries', 'x-envoy-upstream-rq-timeout-ms']) {
       assert.ok(m.remove.includes(name), name);
     }
     for (const name of ['x-custom', 'content-type', 'x-request-id', ':path']) assert.ok(!m.remove.includes(name), name);
     assert.ok(m.remove.every((n) => n === n.toLowerCase()));
-    // No name is both set and removed (Envoy's order of applying them must not matter).
-    for (const name of m.remove) assert.equal(m.set[name], undefined, name);
-    assert.equal(m.set['x-request-id'], id);
-    assert.notEqual(id, 'req-strip');
+    assert.deepEqual(Object.keys(m.set), ['x-request-id']);
+    const id = m.set['x-request-id']!;
     assert.ok(h.registry.get(id));
     router.close('cancelled');
     assert.equal(h.registry.get(id), undefined);
-  });
-
-  test('a caller-sent slot or retry header is overwritten by the plan, never kept', () => {
-    const router = h.router();
-    const { headers: m } = admit(router, chatBody('gpt-4o-mini'), chatHeaders({ 'x-llmx-try-1': 'gemini', 'x-envoy-max-retries': '10', 'x-envoy-attempt-count': '7' }));
-    assert.equal(m.set['x-llmx-try-1'], 'openai-primary');
-    assert.equal(m.set['x-envoy-max-retries'], '1');
-    assert.equal(m.set['x-envoy-attempt-count'], '0');
-    router.close('cancelled');
   });
 
   test("the request id is the gateway's own, written over the caller's x-request-id", () => {
@@ -162,7 +152,7 @@ describe('request headers: accepted', () => {
     try {
       const first = small.router();
       admitHeaders(first);
-      const res = immediate(one(small.router().handle(headersMessage('request_headers', chatHeaders()))));
+      const res = immediate(small.router().handle(headersMessage('request_headers', chatHeaders())));
       assert.equal(res.status, 503);
       assert.equal(res.headers['retry-after'], '1');
       assert.equal(openAIError(res.json).code, 'gateway_overloaded');
@@ -180,7 +170,6 @@ describe('request body', () => {
     const ex = h.registry.get(id)!;
     const translated = ex.translationFor(0);
     assert.deepEqual(m.set, {
-      'x-request-id': id,
       'x-llmx-try-1': 'anthropic',
       'x-llmx-try-2': 'gemini',
       'x-llmx-try-3': 'openai-primary',
@@ -217,7 +206,7 @@ describe('request body', () => {
   test('unknown model → 404 model_not_found with param model and the request id', () => {
     const router = h.router();
     const { id } = admitHeaders(router);
-    const res = immediate(one(router.handle(bodyMessage('request_body', chatBody('gpt-9')))));
+    const res = immediate(router.handle(bodyMessage('request_body', chatBody('gpt-9'))));
     assert.equal(res.status, 404);
     const error = openAIError(res.json);
     assert.deepEqual({ code: error.code, param: error.param }, { code: 'model_not_found', param: 'model' });
@@ -229,7 +218,7 @@ describe('request body', () => {
   test('malformed JSON → 400 invalid_json', () => {
     const router = h.router();
     admitHeaders(router);
-    const res = immediate(one(router.handle(bodyMessage('request_body', '{"model":'))));
+    const res = immediate(router.handle(bodyMessage('request_body', '{"model":')));
     assert.equal(res.status, 400);
     assert.equal(openAIError(res.json).code, 'invalid_json');
     router.close('done');
@@ -244,7 +233,7 @@ describe('request body', () => {
     try {
       const router = small.router();
       admitHeaders(router);
-      const res = immediate(one(router.handle(bodyMessage('request_body', chatBody('m1', { pad: 'x'.repeat(2000) })))));
+      const res = immediate(router.handle(bodyMessage('request_body', chatBody('m1', { pad: 'x'.repeat(2000) }))));
       assert.equal(res.status, 413);
       assert.equal(openAIError(res.json).code, 'request_too_large');
       router.close('done');
@@ -255,110 +244,14 @@ describe('request body', () => {
   });
 });
 
-describe('request body in chunks (Envoy sends them without waiting for the headers answer)', () => {
-  test('every chunk is held until the last; then the headers and each chunk are answered in order, the translated body in the first', () => {
-    const router = h.router();
-    const { id, headers: hm, bodyAnswers } = admit(router, chatBody('chat-default', { pad: 'p'.repeat(300) }), chatHeaders(), 4);
-    const translated = h.registry.get(id)!.translationFor(0);
-    assert.equal(hm.set[':path'], '/v1/messages');
-    assert.equal(hm.clearRouteCache, true);
-    assert.equal(bodyAnswers.length, 4);
-    assert.deepEqual(bodyAnswers[0]!.body, Buffer.from(translated.body));
-    for (const later of bodyAnswers.slice(1)) assert.equal(later.clearBody, true, 'the other chunks are cleared');
-    router.close('cancelled');
-  });
-
-  test('a body that goes on as it is: every chunk answered untouched', () => {
-    const router = h.router();
-    const body = chatBody('gpt-4o-mini');
-    const { headers: hm, bodyAnswers } = admit(router, body, chatHeaders(), 3);
-    assert.equal(hm.set['content-length'], String(Buffer.byteLength(body)));
-    assert.deepEqual(
-      bodyAnswers.map((a) => a.body),
-      [undefined, undefined, undefined],
-    );
-    router.close('cancelled');
-  });
-
-  test('an empty last chunk (HTTP/1.1 end of body) is answered like any other', () => {
-    const router = h.router();
-    admitHeaders(router);
-    assert.deepEqual(all(router.handle(bodyMessage('request_body', chatBody('chat-default'), false))), []);
-    const answers = all(router.handle(bodyMessage('request_body', '', true)));
-    assert.equal(answers.length, 3);
-    assert.ok(phaseMutation(answers[1]!, 'request_body').body!.length > 0);
-    assert.equal(phaseMutation(answers[2]!, 'request_body').clearBody, true);
-    router.close('cancelled');
-  });
-
-  test('over maxBodyBytes mid-body: 413 at once as the only answer, later chunks get none', () => {
-    const scratch = scratchDir();
-    const small = harness({
-      configFile: scratch.write('g.yaml', smallConfig({ server: 'server:\n  maxBodyBytes: 1024\n', keys: 'keys:\n  - { name: t, fromEnv: K }\n' })),
-      env: { P1_KEY: 'x', K: DEMO_KEY },
-    });
-    try {
-      const router = small.router();
-      admitHeaders(router);
-      assert.deepEqual(all(router.handle(bodyMessage('request_body', 'x'.repeat(1000), false))), []);
-      const res = immediate(one(router.handle(bodyMessage('request_body', 'x'.repeat(1000), false))));
-      assert.equal(res.status, 413);
-      assert.deepEqual(all(router.handle(bodyMessage('request_body', 'x'.repeat(1000), true))), [], 'nothing answers a chunk after the immediate response');
-      router.close('done');
-    } finally {
-      small.close();
-      scratch.cleanup();
-    }
-  });
-
-  test('an invalid body with chunks held: one immediate answer, which Envoy takes for the headers', () => {
-    const router = h.router();
-    admitHeaders(router);
-    assert.deepEqual(all(router.handle(bodyMessage('request_body', '{"model":', false))), []);
-    const res = immediate(one(router.handle(bodyMessage('request_body', '"gpt-4o-mini"', true))));
-    assert.equal(res.status, 400);
-    assert.equal(openAIError(res.json).code, 'invalid_json');
-    router.close('done');
-  });
-});
-
-describe('held answers that last', () => {
-  test('a request body still missing after a while: Envoy is asked once for more time (override_message_timeout); released holds are forgotten', () => {
-    const watch = new HoldWatch(1000, 60_000);
-    try {
-      const sent: unknown[] = [];
-      const router = new RouterProcessor(h.configs, h.registry, h.sinks, watch);
-      router.attach((msg) => sent.push(msg));
-      admitHeaders(router);
-      assert.equal(watch.size, 1);
-      watch.sweep(Date.now() + 1500);
-      assert.deepEqual([...sent], [{ override_message_timeout: { seconds: 300 } }]);
-      // The body then arrives: everything is answered as usual.
-      assert.equal(all(router.handle(bodyMessage('request_body', chatBody('gpt-4o-mini')))).length, 2);
-      const quick = new RouterProcessor(h.configs, h.registry, h.sinks, watch);
-      quick.attach((msg) => sent.push(msg));
-      admit(quick, chatBody('gpt-4o-mini'));
-      assert.equal(watch.size, 0, 'a released hold is no longer watched');
-      watch.sweep(Date.now() + 5000);
-      assert.equal(sent.length, 1);
-      router.close('cancelled');
-      quick.close('cancelled');
-    } finally {
-      watch.close();
-    }
-  });
-});
-
 describe('response phases', () => {
-  test('JSON: headers answered with the body (held); provider headers dropped, model = public name, id = chatcmpl-…, status and length set', () => {
+  test('JSON: provider headers dropped, model = public name, id = chatcmpl-…, status and length set', () => {
     const router = h.router();
     const { id } = admit(router, chatBody('gpt-4o-mini'));
     attempt(h, id, 'openai-primary', 1);
     const ex = h.registry.get(id)!;
-    const bytes = wireBytes('openai/chat_text.json');
-    const { headers: hm, text, bodyAnswers } = jsonResponse(
-      router,
-      {
+    const res = router.handle(
+      headersMessage('response_headers', {
         ':status': '200',
         'content-type': 'application/json',
         'content-length': '999',
@@ -367,34 +260,34 @@ describe('response phases', () => {
         'x-ratelimit-remaining-tokens': '12',
         'set-cookie': 'a=b',
         date: 'Tue, 01 Jan 2030 00:00:00 GMT',
-      },
-      [bytes.subarray(0, 100), bytes.subarray(100), ''],
+      }),
     );
+    assert.deepEqual(res['mode_override'], { response_body_mode: 2 });
+    const hm = phaseMutation(res, 'response_headers');
     assert.equal(hm.set['x-request-id'], id);
     assert.equal(hm.set['content-type'], 'application/json');
-    assert.equal(hm.set[':status'], '200');
-    assert.equal(hm.set['content-length'], String(Buffer.byteLength(text)));
     assert.match(hm.set['x-gateway-overhead-ms']!, /^\d+\.\d{3}$/);
-    for (const name of ['openai-organization', 'x-ratelimit-remaining-tokens', 'set-cookie']) assert.ok(hm.remove.includes(name), name);
-    for (const name of [':status', 'content-type', 'date', 'content-length']) assert.ok(!hm.remove.includes(name), name);
-    assert.ok(bodyAnswers[0]!.body!.length > 0);
-    assert.deepEqual([bodyAnswers[1]!.clearBody, bodyAnswers[2]!.clearBody], [true, true], 'the whole answer goes in the first piece');
+    for (const name of ['content-length', 'openai-organization', 'x-ratelimit-remaining-tokens', 'set-cookie']) assert.ok(hm.remove.includes(name), name);
+    for (const name of [':status', 'content-type', 'date']) assert.ok(!hm.remove.includes(name), name);
+
+    const { text, last } = responseBody(router, [wireBytes('openai/chat_text.json')]);
     const completion = JSON.parse(text) as Record<string, unknown>;
     assert.equal(completion['model'], 'gpt-4o-mini');
     assert.equal(completion['id'], ex.completionId);
     assert.match(String(completion['id']), /^chatcmpl-[0-9a-f]{24}$/);
     assert.equal(completion['object'], 'chat.completion');
+    assert.deepEqual(last.set, { ':status': '200', 'content-length': String(Buffer.byteLength(text)) });
     assert.deepEqual(ex.usage, { promptTokens: 1904, completionTokens: 23, cachedTokens: 1792, reasoningTokens: 0 });
     router.close('done');
   });
 
-  test('stream: SSE headers answered at once (not held), chunks translated in order as they come', () => {
+  test('stream: mode_override STREAMED, SSE headers, chunks translated in order', () => {
     const router = h.router();
     const { id } = admit(router, chatBody('gpt-4o-mini', { stream: true, stream_options: { include_usage: true } }));
     attempt(h, id, 'openai-primary', 1);
     const ex = h.registry.get(id)!;
-    const res = one(router.handle(headersMessage('response_headers', { ':status': '200', 'content-type': 'text/event-stream; charset=utf-8' })));
-    assert.equal(res['mode_override'], undefined, 'the body mode is fixed in envoy.yaml');
+    const res = router.handle(headersMessage('response_headers', { ':status': '200', 'content-type': 'text/event-stream; charset=utf-8' }));
+    assert.deepEqual(res['mode_override'], { response_body_mode: 1 });
     const hm = phaseMutation(res, 'response_headers');
     assert.equal(hm.set['content-type'], 'text/event-stream; charset=utf-8');
     assert.equal(hm.set['cache-control'], 'no-cache');
@@ -438,10 +331,12 @@ describe('response phases', () => {
       const router = h.router();
       const { id } = admit(router, chatBody('gpt-4o-mini'));
       attempt(h, id, 'openai-primary', 1);
+      const res = router.handle(headersMessage('response_headers', { ':status': String(upstream), 'content-type': 'application/json' }));
+      assert.deepEqual(res['mode_override'], { response_body_mode: 2 });
       const providerBody = JSON.stringify({ error: { message: `Incorrect API key provided: ${DEMO_ENV.SIM_OPENAI_PRIMARY_KEY}`, type: 'invalid_request_error', code: 'invalid_api_key' } });
-      const { headers: hm, text } = jsonResponse(router, { ':status': String(upstream), 'content-type': 'application/json' }, [providerBody]);
-      assert.equal(hm.set[':status'], String(expected));
-      assert.equal(hm.set['content-length'], String(Buffer.byteLength(text)));
+      const { text, last } = responseBody(router, [providerBody]);
+      assert.equal(last.set[':status'], String(expected));
+      assert.equal(last.set['content-length'], String(Buffer.byteLength(text)));
       const error = openAIError(JSON.parse(text));
       assert.equal(error.type, type);
       for (const s of SECRETS) assert.ok(!text.includes(s));
@@ -455,11 +350,12 @@ describe('response phases', () => {
     const { id } = admit(router, chatBody('gpt-4o-mini'));
     attempt(h, id, 'openai-primary', 1);
     const headers = JSON.parse(wireText('openai/error_rate_limit.headers.json')) as { headers: Record<string, string> };
-    const { headers: hm, text } = jsonResponse(router, { ':status': '429', ...headers.headers }, [wireBytes('openai/error_rate_limit.json')]);
+    const hm = phaseMutation(router.handle(headersMessage('response_headers', { ':status': '429', ...headers.headers })), 'response_headers');
     assert.ok(!hm.remove.includes('retry-after'));
     assert.ok(hm.remove.includes('x-ratelimit-remaining-tokens'));
-    assert.equal(hm.set[':status'], '429');
-    assert.equal(hm.set['retry-after'], '1');
+    const { text, last } = responseBody(router, [wireBytes('openai/error_rate_limit.json')]);
+    assert.equal(last.set[':status'], '429');
+    assert.equal(last.set['retry-after'], '1');
     const error = openAIError(JSON.parse(text));
     assert.deepEqual([error.type, error.code], ['rate_limit_error', 'rate_limit_exceeded']);
     assert.doesNotMatch(text, /org-/);
@@ -470,8 +366,9 @@ describe('response phases', () => {
     const router = h.router();
     const { id } = admit(router, chatBody('gpt-4o-mini'));
     attempt(h, id, 'openai-primary', 1);
-    const { headers: hm, text } = jsonResponse(router, { ':status': '200', 'content-type': 'application/json' }, ['<html>oops</html>']);
-    assert.equal(hm.set[':status'], '502');
+    router.handle(headersMessage('response_headers', { ':status': '200', 'content-type': 'application/json' }));
+    const { text, last } = responseBody(router, ['<html>oops</html>']);
+    assert.equal(last.set[':status'], '502');
     assert.equal(openAIError(JSON.parse(text)).code, 'upstream_malformed');
     router.close('done');
   });
@@ -484,7 +381,7 @@ describe('response phases', () => {
       const router = h.router();
       const { id } = admit(router, chatBody('gpt-4o-mini'));
       attempt(h, id, 'openai-primary', 1);
-      const res = immediate(one(router.handle(headersMessage('response_headers', { ':status': status, 'retry-after': '3' }, true))));
+      const res = immediate(router.handle(headersMessage('response_headers', { ':status': status, 'retry-after': '3' }, true)));
       assert.equal(res.status, expected);
       assert.equal(openAIError(res.json).code, code);
       assert.equal(res.headers['x-request-id'], id);
@@ -495,23 +392,34 @@ describe('response phases', () => {
   test("Envoy's local reply (marker header) passes through untranslated; the marker is stripped", () => {
     const router = h.router();
     const { id } = admit(router, chatBody('gpt-4o-mini'));
-    const res = one(router.handle(
+    const res = router.handle(
       headersMessage('response_headers', { ':status': '503', 'content-type': 'application/json', 'content-length': '140', 'x-llmx-local-reply': 'upstream_unavailable' }),
-    ));
+    );
+    assert.equal(res['mode_override'], undefined, 'no body phase: the body is already OpenAI JSON');
     const hm = phaseMutation(res, 'response_headers');
     assert.ok(hm.remove.includes('x-llmx-local-reply'));
     assert.ok(!hm.remove.includes('content-length'));
     assert.equal(hm.set['x-request-id'], id);
     assert.equal(hm.set['x-llmx-local-reply'], undefined);
-    // Its body is already OpenAI JSON: every piece goes on untouched.
-    for (const [i, piece] of ['{"error":', '{}}'].entries()) {
-      assert.equal(phaseMutation(one(router.handle(bodyMessage('response_body', piece, i === 1))), 'response_body').body, undefined);
-    }
     router.close('done');
     const line = h.lines().at(-1)!;
     assert.deepEqual([line['provider'], line['error_code'], line['status'], line['outcome']], ['envoy', 'upstream_unavailable', 503, 'completed']);
   });
 
+
+  test("Envoy's own 413 before the body phase (a chunked body over its buffer limit) passes through, not a 500", () => {
+    const router = h.router();
+    const { id } = admitHeaders(router);
+    const res = router.handle(headersMessage('response_headers', { ':status': '413', 'content-type': 'application/json', 'content-length': '150' }));
+    assert.equal(res['immediate_response'], undefined);
+    assert.equal(res['mode_override'], undefined, 'its body is already OpenAI JSON');
+    const hm = phaseMutation(res, 'response_headers');
+    assert.equal(hm.set['x-request-id'], id);
+    assert.ok(!hm.remove.includes('content-length'));
+    router.close('done');
+    const line = h.lines().at(-1)!;
+    assert.deepEqual([line['provider'], line['error_code'], line['status']], ['envoy', 'request_too_large', 413]);
+  });
 
   test('trailers are acknowledged', () => {
     const router = h.router();
@@ -521,7 +429,7 @@ describe('response phases', () => {
 
   test('a body before the headers is a protocol error (500)', () => {
     const router = h.router();
-    const res = immediate(one(router.handle(bodyMessage('request_body', chatBody('gpt-4o-mini')))));
+    const res = immediate(router.handle(bodyMessage('request_body', chatBody('gpt-4o-mini'))));
     assert.equal(res.status, 500);
     assert.equal(openAIError(res.json).code, 'extproc_protocol');
   });
@@ -598,7 +506,7 @@ describe('close', () => {
     try {
       const router = mem.router();
       admitHeaders(router);
-      immediate(one(router.handle(bodyMessage('request_body', chatBody('nope')))));
+      immediate(router.handle(bodyMessage('request_body', chatBody('nope'))));
       router.close('done');
       const line = mem.lines().at(-1)!;
       assert.deepEqual([line['status'], line['error_code'], line['outcome'], line['attempts']], [404, 'model_not_found', 'completed', 0]);
