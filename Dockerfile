@@ -16,5 +16,6 @@ COPY --from=build /app/dist ./dist
 COPY config ./config
 USER node
 EXPOSE 50051 9464
-# The V8 flags are EXTPROC_NODE_FLAGS (src/cli/extproc-process.ts; a test keeps the two equal).
-CMD ["node", "--max-old-space-size=512", "--max-semi-space-size=8", "dist/main.js", "--config", "config/gateway.production.yaml"]
+# The V8 flags are EXTPROC_NODE_FLAGS (none; src/cli/extproc-process.ts; a test keeps the two
+# equal). To cap memory at the cost of CPU: NODE_OPTIONS="--max-old-space-size=512" (README).
+CMD ["node", "dist/main.js", "--config", "config/gateway.production.yaml"]

@@ -2,16 +2,16 @@ import path from 'node:path';
 
 /**
  * V8 flags the ext_proc service runs with, everywhere it is started (npm start, the tests, the
- * benchmark, the Dockerfile's CMD).
+ * benchmark, the Dockerfile's CMD): none, by measurement.
  *
- * Left to itself V8 sizes the heap from the machine's memory: on a 24 GB host the service's RSS
- * grew to ~185 MB under the benchmark's load for ~20 MB of live data, because V8 lets the young
- * generation and the old generation's growth steps scale with the heap limit. A 512 MB old-space
- * limit and 8 MB semi-spaces keep it near 100–110 MB with no measurable CPU cost (pairs of
- * benchmark runs, docs/benchmark.md). 512 MB still leaves room for dozens of concurrent prompts
- * at the 16 MiB body limit; raise it (NODE_OPTIONS or the Dockerfile) if you allow more.
+ * Left to itself V8 sizes the heap from the machine's memory; on the 24 GB benchmark host the
+ * service's RSS peaks at ~185 MB under saturation for ~20 MB of live data. `--max-old-space-size=512`
+ * (with or without `--max-semi-space-size=8`) caps the peak at ~107–122 MB, but V8 then collects
+ * so much more often that the service spends 25–40 % more CPU per request and the gateway loses
+ * 10–16 % of its throughput (pairs of benchmark runs, docs/benchmark.md). Throughput wins by
+ * default; a memory-tight deployment sets those flags in NODE_OPTIONS (README, Operations).
  */
-export const EXTPROC_NODE_FLAGS: readonly string[] = ['--max-old-space-size=512', '--max-semi-space-size=8'];
+export const EXTPROC_NODE_FLAGS: readonly string[] = [];
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
