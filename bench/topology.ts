@@ -7,7 +7,7 @@ import { ensureCerts } from '../src/cli/certs.ts';
 import { findOrInstallEnvoy } from '../src/cli/envoy-binary.ts';
 import { renderEnvoyConfig } from '../src/cli/envoy-config.ts';
 import { freePort } from '../src/cli/ports.ts';
-import { EXTPROC_NODE_FLAGS, extprocNodeArgs } from '../src/cli/extproc-process.ts';
+import { extprocNodeArgs } from '../src/cli/extproc-process.ts';
 import { spawnChild, waitUntil, type BenchChild } from './procs.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
@@ -142,7 +142,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       process.execPath,
       [
         ...(opts.extprocNodeArgs ?? []),
-        ...extprocNodeArgs('compiled', opts.extprocFlags ?? EXTPROC_NODE_FLAGS),
+        ...extprocNodeArgs('compiled', opts.extprocFlags),
         '--config',
         path.join(ROOT, 'config/gateway.yaml'),
         '--listen',

@@ -44,6 +44,11 @@ const THINKING = 'The user wants a short, direct answer. I will check what was a
 const THINKING_TOKENS = countTokens(THINKING.length);
 const signature = (): string => `EqQBCkYIBxgCKkA${alnum(64)}`;
 
+/** Output tokens as billed: the answer's, plus the thinking block's when there is one. */
+function billedOutput(a: Answer, req: ParsedRequest): number {
+  return a.outputTokens + (req.thinking ? THINKING_TOKENS : 0);
+}
+
 function event(type: string, data: object): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
 }
@@ -66,7 +71,7 @@ function renderJson(a: Answer, req: ParsedRequest): Reply {
     content: [...thinking, ...content],
     stop_reason: stopReason(a.finish),
     stop_sequence: a.stopSequence,
-    usage: usage(a.promptTokens, a.outputTokens + (req.thinking ? THINKING_TOKENS : 0)),
+    usage: usage(a.promptTokens, billedOutput(a, req)),
   };
   return { kind: 'body', status: 200, headers: headers('application/json'), body: JSON.stringify(body) };
 }
@@ -107,7 +112,7 @@ function renderStream(a: Answer, req: ParsedRequest): Reply {
   events.push(
     event('message_delta', {
       delta: { stop_reason: stopReason(a.finish), stop_sequence: a.stopSequence },
-      usage: { input_tokens: a.promptTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: a.outputTokens + (req.thinking ? THINKING_TOKENS : 0) },
+      usage: { input_tokens: a.promptTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: billedOutput(a, req) },
     }),
     MESSAGE_STOP,
   );
