@@ -7,6 +7,7 @@ import { ExtProcServer } from './extproc/server.ts';
 import { GatewayMetrics } from './metrics/metrics.ts';
 import { startMetricsServer } from './metrics/server.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
+import { bindErrorCode, ListenError } from './listen-error.ts';
 
 export interface GatewayOptions {
   configFile: string;
@@ -27,6 +28,7 @@ export class Gateway {
     readonly metrics: GatewayMetrics,
     readonly logger: Logger,
     private readonly metricsServer: Server | undefined,
+    private readonly markNotServing: () => void,
   ) {}
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
@@ -41,8 +43,20 @@ export class Gateway {
       maxMessageBytes: cfg.maxBodyBytes * 2 + 1024 * 1024,
       onStreamError: (err) => logger.error({ err }, 'ext_proc stream failed'),
     });
-    const port = await extproc.start();
-    const metricsServer = await startMetricsServer(opts.metricsListen ?? cfg.metricsListen, metrics);
+    const listen = opts.listen ?? cfg.listen;
+    const port = await extproc.start().catch((err: unknown) => {
+      const code = bindErrorCode(err);
+      throw code ? new ListenError('extproc', listen, code) : err;
+    });
+    const metricsListen = opts.metricsListen ?? cfg.metricsListen;
+    // /healthz answers 200 only while the gRPC server is serving (false again once stop() begins).
+    let serving = true;
+    const metricsServer = await startMetricsServer(metricsListen, metrics, () => serving).catch(async (err: unknown) => {
+      await extproc.stop(0);
+      registry.close();
+      const code = bindErrorCode(err);
+      throw code ? new ListenError('metrics', metricsListen, code) : err;
+    });
     if (opts.watchConfig !== false) {
       configs.watch({
         onReload: (c) => {
@@ -56,7 +70,7 @@ export class Gateway {
       });
     }
     logger.info({ extproc_port: port, config: cfg.source, models: [...cfg.models.keys()] }, 'gateway ready');
-    return new Gateway(configs, extproc, registry, metrics, logger, metricsServer);
+    return new Gateway(configs, extproc, registry, metrics, logger, metricsServer, () => (serving = false));
   }
 
   get port(): number {
@@ -64,6 +78,7 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    this.markNotServing();
     this.configs.close();
     await this.extproc.stop(2000);
     this.registry.close();

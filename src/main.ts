@@ -1,15 +1,30 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors.ts';
 import { Gateway } from './gateway.ts';
+import { ListenError } from './listen-error.ts';
+
+const USAGE = 'options: --config FILE (or $GATEWAY_CONFIG), --listen HOST:PORT, --metrics-listen HOST:PORT';
 
 /** The ext_proc service alone (Envoy runs beside it): wiring and signal handling only. */
-const { values } = parseArgs({
-  options: {
-    config: { type: 'string', default: process.env.GATEWAY_CONFIG ?? 'config/gateway.yaml' },
-    listen: { type: 'string' },
-    'metrics-listen': { type: 'string' },
-  },
-});
+let values: { config?: string; listen?: string; 'metrics-listen'?: string; help?: boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      config: { type: 'string', default: process.env.GATEWAY_CONFIG ?? 'config/gateway.yaml' },
+      listen: { type: 'string' },
+      'metrics-listen': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }));
+} catch (err) {
+  // A wrong command line is one line, not a stack trace.
+  process.stderr.write(`${err instanceof Error ? err.message.split('. ')[0] : String(err)}; ${USAGE}\n`);
+  process.exit(2);
+}
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 
 try {
   const gateway = await Gateway.start({
@@ -29,9 +44,9 @@ try {
     process.stderr.write(`config error: ${err.message}\n`);
     process.exit(2);
   }
-  // A port already taken is an operator's problem, not a crash: one line, no stack.
-  if (err instanceof Error && /EADDRINUSE/.test(err.message)) {
-    process.stderr.write(`cannot listen: address already in use (${err.message.replace(/^.*EADDRINUSE: /s, '').replace(/\]$/, '')})\n`);
+  // A port already taken is an operator's problem, not a crash: one line that names the setting, no stack.
+  if (err instanceof ListenError) {
+    process.stderr.write(`${err.message}\n`);
     process.exit(1);
   }
   throw err;

@@ -4,9 +4,21 @@ import { createWriteStream } from 'node:fs';
 export interface ManagedChild {
   readonly name: string;
   readonly process: ChildProcess;
-  /** Resolves when the process has exited. */
+  /** Resolves when the process has exited: its exit code, null when a signal ended it. */
   readonly exited: Promise<number | null>;
+  /** Resolves when the process has exited: how (exit code, or the signal that ended it). */
+  readonly exitStatus: Promise<ExitStatus>;
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** "exit code 2", "killed by SIGKILL": for one-line reports. */
+export function describeExit(s: ExitStatus): string {
+  return s.signal ? `killed by ${s.signal}` : `exit code ${String(s.code)}`;
 }
 
 export interface SpawnOptions {
@@ -53,12 +65,14 @@ export function spawnManaged(name: string, cmd: string, args: string[], opts: Sp
     else process.stderr.write(d);
     opts.onStderrText?.(d.toString('utf8'));
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exitStatus = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = exitStatus.then((s) => s.code);
   void exited.then(() => log?.end());
   return {
     name,
     process: child,
     exited,
+    exitStatus,
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000): Promise<void> {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);

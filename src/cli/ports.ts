@@ -13,3 +13,53 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+/** The ports a stack listens on, by what they serve. */
+export type ListenerName = 'http' | 'https' | 'admin' | 'extproc' | 'metrics';
+
+export const LISTENER_LABELS: Readonly<Record<ListenerName, string>> = {
+  http: 'plaintext listener',
+  https: 'TLS listener',
+  admin: 'Envoy admin',
+  extproc: 'ext_proc gRPC',
+  metrics: 'metrics',
+};
+
+/** A port someone else holds (EADDRINUSE) or may not be bound by this user (EACCES). */
+export class PortInUseError extends Error {
+  constructor(
+    readonly listener: ListenerName,
+    readonly host: string,
+    readonly port: number,
+    readonly reason: 'in use' | 'not permitted' = 'in use',
+  ) {
+    super(`port ${port} on ${host} (${LISTENER_LABELS[listener]}) is ${reason === 'in use' ? 'already in use' : 'not permitted for this user'}`);
+    this.name = 'PortInUseError';
+  }
+}
+
+/**
+ * Binds each port exclusively (no SO_REUSEPORT) and releases it, so a port another process
+ * holds fails here, before anything is started; throws PortInUseError for the first one.
+ * Envoy's listeners would otherwise share a port that another Envoy holds with SO_REUSEPORT.
+ */
+export async function assertPortsFree(claims: ReadonlyArray<{ listener: ListenerName; host: string; port: number }>): Promise<void> {
+  for (const c of claims) {
+    await new Promise<void>((resolve, reject) => {
+      const srv = createServer();
+      srv.unref();
+      srv.once('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') reject(new PortInUseError(c.listener, c.host, c.port));
+        else if (err.code === 'EACCES') reject(new PortInUseError(c.listener, c.host, c.port, 'not permitted'));
+        else reject(err);
+      });
+      srv.listen({ port: c.port, host: c.host, exclusive: true }, () => srv.close(() => resolve()));
+    });
+  }
+}
+
+/** The port in Envoy's bind failure ("cannot bind '127.0.0.1:8080': Address already in use"), if any. */
+export function envoyBindFailurePort(envoyOutput: string): number | undefined {
+  const m = /cannot bind '[^']*:(\d+)': Address already in use/i.exec(envoyOutput) ?? /:(\d+)[^\n]*address already in use/i.exec(envoyOutput);
+  return m ? Number(m[1]) : undefined;
+}

@@ -3,12 +3,14 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startSimProvider, type SimFormat, type SimProvider } from '../simulator/index.ts';
 import { ensureCerts, readCert, type CertPaths } from './certs.ts';
-import { spawnManaged, type ManagedChild } from './child.ts';
+import { describeExit, spawnManaged, type ManagedChild } from './child.ts';
 import { findOrInstallEnvoy } from './envoy-binary.ts';
 import { renderEnvoyConfig } from './envoy-config.ts';
 import { waitUntil } from '../lib/wait-until.ts';
-import { freePort } from './ports.ts';
+import { assertPortsFree, envoyBindFailurePort, freePort, PortInUseError, type ListenerName } from './ports.ts';
 import { extprocNodeArgs } from './extproc-process.ts';
+import { Supervisor, type BackoffPolicy, type SupervisedState } from './supervisor.ts';
+import { parseListenError } from '../listen-error.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -37,6 +39,15 @@ export interface StackOptions {
   envoyConcurrency?: number;
   /** Metrics port of the ext_proc service; a free one when not given. */
   metricsPort?: number;
+  /** Envoy's admin port and the ext_proc's gRPC port; free ones when not given (or 0). */
+  adminPort?: number;
+  extprocPort?: number;
+  /** Where the supervisor reports an ext_proc crash and restart; stderr by default. */
+  log?: (line: string) => void;
+  /** Receives each line the ext_proc writes to stdout (unless logToFiles); stdout as is by default. */
+  onExtprocLine?: (line: string) => void;
+  /** How the ext_proc is restarted after a crash. */
+  restartBackoff?: BackoffPolicy;
   /** Extra environment for the ext_proc service. */
   env?: NodeJS.ProcessEnv;
 }
@@ -51,20 +62,37 @@ export interface Stack {
   readonly runDir: string;
   readonly extprocPort: number;
   readonly metricsPort: number;
-  extproc: ManagedChild;
+  /** The ext_proc process now serving (a new one after each restart). */
+  readonly extproc: ManagedChild;
+  /** Whether the supervised ext_proc is serving, waiting to be restarted, or stopped on purpose. */
+  readonly extprocState: SupervisedState;
   envoy: ManagedChild;
-  /** Stops the ext_proc service (to test fail-closed behaviour). */
+  /** Stops the ext_proc service on purpose, with no restart (to test fail-closed behaviour). */
   stopExtproc(): Promise<void>;
-  /** Starts it again on the same port. */
+  /** Starts it again on the same port, supervised again. */
   startExtproc(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * Envoy + the ext_proc service (a child process, as in production) + optionally the simulated
- * providers (in this process, so tests can inject faults), wired on loopback ports.
+ * Envoy + the ext_proc service (a child process, as in production, restarted with back-off when
+ * it dies) + optionally the simulated providers (in this process, so tests can inject faults),
+ * wired on loopback ports. A port given in the options that is already taken fails at once with
+ * PortInUseError, before anything starts; ports left out are picked free.
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const fixedPorts: Record<ListenerName, number | undefined> = {
+    http: opts.httpPort,
+    https: opts.httpsPort,
+    admin: opts.adminPort,
+    extproc: opts.extprocPort,
+    metrics: opts.metricsPort,
+  };
+  await assertPortsFree(
+    Object.entries(fixedPorts)
+      .filter((e): e is [ListenerName, number] => !!e[1])
+      .map(([listener, port]) => ({ listener, host: '127.0.0.1', port })),
+  );
   const runDir = opts.runDir ?? path.join(PROJECT_ROOT, '.run');
   mkdirSync(runDir, { recursive: true });
   const certs = await ensureCerts(path.join(runDir, 'certs'));
@@ -73,13 +101,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, GATEWAY_DEMO_KEY: demoKey };
   const sims: Record<string, SimProvider> = {};
   const started: Array<{ stop(): Promise<void> }> = [];
+  let supervisor: Supervisor | undefined;
   const stopAll = async (): Promise<void> => {
+    supervisor?.stopRestarting();
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
   };
 
   try {
     const values: Record<string, string | number> = {
-      ADMIN_PORT: await freePort(),
+      ADMIN_PORT: opts.adminPort || (await freePort()),
       LISTEN_HOST: '127.0.0.1',
       PLAIN_LISTEN_HOST: '127.0.0.1',
       HTTPS_PORT: opts.httpsPort || (await freePort()),
@@ -88,7 +118,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       TLS_KEY: certs.key,
       CA_CERT: certs.caCert,
       EXTPROC_HOST: '127.0.0.1',
-      EXTPROC_PORT: await freePort(),
+      EXTPROC_PORT: opts.extprocPort || (await freePort()),
     };
     const tls = readCert(certs);
     for (const p of DEMO_PROVIDERS) {
@@ -103,7 +133,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       started.push({ stop: () => sim.close() });
       values[p.portVar] = sim.port;
     }
-    const metricsPort = opts.metricsPort || (await freePort());
+    let metricsPort = opts.metricsPort || (await freePort());
     const extprocArgs = (): string[] => [
       ...extprocNodeArgs('source'),
       '--config',
@@ -117,15 +147,19 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
     let extprocReady: () => void = () => undefined;
     let extprocSaid = '';
+    let extprocStderr = '';
     const startExtprocChild = (): ManagedChild => {
       const lf = logFile('extproc');
       return spawnManaged('extproc', process.execPath, extprocArgs(), {
         env,
         ipc: true,
         ...(lf ? { logFile: lf } : {}),
-        onStderrText: (t) => (extprocSaid = (extprocSaid + t).slice(-4000)),
+        onStderrText: (t) => {
+          extprocSaid = (extprocSaid + t).slice(-4000);
+          extprocStderr = (extprocStderr + t).slice(-4000);
+        },
         onStdoutLine: (line) => {
-          if (!lf) process.stdout.write(`${line}\n`);
+          if (!lf) (opts.onExtprocLine ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
           extprocSaid = (extprocSaid + line).slice(-4000);
           if (line.includes('"gateway ready"')) extprocReady();
         },
@@ -134,23 +168,41 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const launchExtproc = async (): Promise<ManagedChild> => {
       const ready = new Promise<void>((r) => (extprocReady = r));
       extprocSaid = '';
+      extprocStderr = '';
       const child = startExtprocChild();
-      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('ext_proc service: not ready after 20000 ms')), 20_000).unref());
-      const died = child.exited.then((code) => {
-        throw new Error(`ext_proc service exited with code ${String(code)} before it was ready${logFile('extproc') ? ` (see ${logFile('extproc')})` : ''}`);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('ext_proc service: not ready after 20000 ms')), 20_000)));
+      const died = child.exitStatus.then((st) => {
+        // Its last stderr line says why (a config error, a port in use), without a stack trace.
+        const why = extprocStderr.split('\n').filter((l) => /^\S/.test(l) && !/^Node\.js v/.test(l)).at(-1);
+        throw new Error(`ext_proc service ${describeExit(st)} before it was ready${why ? `: ${why}` : ''}${logFile('extproc') ? ` (see ${logFile('extproc')})` : ''}`);
       });
-      await Promise.race([ready, timeout, died]);
-      return child;
+      try {
+        await Promise.race([ready, timeout, died]);
+        return child;
+      } catch (err) {
+        await child.stop();
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
     };
-    // The same window as for Envoy's ports below: retry on a fresh port if the picked one was taken.
+    // The same window as for Envoy's ports below: retry on a fresh port if a picked one was
+    // taken; a port the caller chose is theirs to change.
     const launchFirstExtproc = async (attempt: number): Promise<ManagedChild> =>
       launchExtproc().catch(async (err: unknown) => {
-        if (attempt >= 3 || !/EADDRINUSE|address already in use/i.test(extprocSaid)) throw err;
-        values.EXTPROC_PORT = await freePort();
+        const failed = parseListenError(extprocSaid);
+        if (!failed) throw err;
+        const port = failed.listener === 'metrics' ? metricsPort : Number(values.EXTPROC_PORT);
+        if (fixedPorts[failed.listener] || attempt >= 3) throw new PortInUseError(failed.listener, '127.0.0.1', port);
+        if (failed.listener === 'metrics') metricsPort = await freePort();
+        else values.EXTPROC_PORT = await freePort();
         return launchFirstExtproc(attempt + 1);
       });
-    let extproc = await launchFirstExtproc(1);
+    const extproc = new Supervisor('ext_proc', launchExtproc, opts.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`)), opts.restartBackoff);
+    supervisor = extproc;
     started.push({ stop: () => extproc.stop() });
+    await extproc.start(() => launchFirstExtproc(1));
 
     const rendered = path.join(runDir, 'envoy.rendered.yaml');
     const envoyArgs = ['-c', rendered, '--use-dynamic-base-id', '--log-level', process.env.ENVOY_LOG_LEVEL ?? 'warn'];
@@ -172,11 +224,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         return child;
       } catch (err) {
         await child.stop();
-        if (attempt < 3 && /address already in use|cannot bind/i.test(said)) {
-          values.ADMIN_PORT = await freePort();
-          if (!opts.httpsPort) values.HTTPS_PORT = await freePort();
-          if (!opts.httpPort) values.HTTP_PORT = await freePort();
-          return startEnvoy(attempt + 1);
+        if (/address already in use|cannot bind/i.test(said)) {
+          const port = envoyBindFailurePort(said);
+          const byPort: Array<[ListenerName, string]> = [['http', 'HTTP_PORT'], ['https', 'HTTPS_PORT'], ['admin', 'ADMIN_PORT']];
+          const listener = byPort.find(([, v]) => Number(values[v]) === port)?.[0];
+          if (attempt < 3 && !(listener && fixedPorts[listener])) {
+            if (!opts.adminPort) values.ADMIN_PORT = await freePort();
+            if (!opts.httpsPort) values.HTTPS_PORT = await freePort();
+            if (!opts.httpPort) values.HTTP_PORT = await freePort();
+            return startEnvoy(attempt + 1);
+          }
+          if (listener && port) throw new PortInUseError(listener, '127.0.0.1', port);
         }
         throw new Error(`${(err as Error).message}; envoy said: ${said.trim().slice(-1500) || '(nothing)'}`, { cause: err });
       }
@@ -195,16 +253,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       extprocPort: Number(values.EXTPROC_PORT),
       metricsPort,
       get extproc() {
-        return extproc;
+        return extproc.current!;
       },
-      set extproc(c: ManagedChild) {
-        extproc = c;
+      get extprocState() {
+        return extproc.state;
       },
       envoy,
       stopExtproc: () => extproc.stop(),
-      startExtproc: async () => {
-        extproc = await launchExtproc();
-      },
+      startExtproc: () => extproc.start(),
       stop: stopAll,
     };
     return stack;

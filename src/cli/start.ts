@@ -1,30 +1,57 @@
-import { parseArgs } from 'node:util';
-import { startStack } from './stack.ts';
+import { describeExit } from './child.ts';
+import { createLineFormatter } from './log-format.ts';
+import { chooseDemoKey, HELP, parseStartOptions, PORT_FLAGS, UsageError, type StartOptions } from './options.ts';
+import { PortInUseError } from './ports.ts';
+import { startStack, type Stack } from './stack.ts';
 
 /**
- * `npm start`: Envoy + the ext_proc service + the simulated providers on embedded defaults.
- * `npm start -- --config FILE --envoy-config FILE` runs your own files instead.
+ * `npm start`: Envoy + the ext_proc service + the simulated providers on embedded defaults
+ * (`--help` lists the options). Whatever stops it from starting is one line on stderr, no
+ * stack trace: exit 2 for a bad command line, 1 for anything else.
  */
-const { values } = parseArgs({
-  options: {
-    config: { type: 'string' },
-    'envoy-config': { type: 'string' },
-    'http-port': { type: 'string', default: '8080' },
-    'https-port': { type: 'string', default: '8443' },
-    'metrics-port': { type: 'string', default: '9464' },
-    'no-simulators': { type: 'boolean', default: false },
-  },
-});
+function fail(line: string, code: number): never {
+  process.stderr.write(`npm start: ${line}\n`);
+  process.exit(code);
+}
 
-const stack = await startStack({
-  ...(values.config ? { configFile: values.config } : {}),
-  ...(values['envoy-config'] ? { envoyTemplate: values['envoy-config'] } : {}),
-  httpPort: Number(values['http-port']),
-  httpsPort: Number(values['https-port']),
-  metricsPort: Number(values['metrics-port']),
-  simulators: !values['no-simulators'],
-  ...(process.env.GATEWAY_DEMO_KEY ? { demoKey: process.env.GATEWAY_DEMO_KEY } : {}),
-});
+let opts: StartOptions;
+try {
+  opts = parseStartOptions(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof UsageError) fail(`${err.message} (see npm start -- --help)`, 2);
+  throw err;
+}
+if (opts.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+const pretty = opts.logFormat === 'pretty' || (opts.logFormat === 'auto' && process.stdout.isTTY === true);
+const format = pretty ? createLineFormatter(process.stdout.isTTY === true) : undefined;
+const demoKey = chooseDemoKey(opts, process.env);
+
+let stack: Stack;
+try {
+  stack = await startStack({
+    ...(opts.config ? { configFile: opts.config } : {}),
+    ...(opts.envoyConfig ? { envoyTemplate: opts.envoyConfig } : {}),
+    ...(opts.runDir ? { runDir: opts.runDir } : {}),
+    httpPort: opts.httpPort,
+    httpsPort: opts.httpsPort,
+    metricsPort: opts.metricsPort,
+    adminPort: opts.adminPort,
+    extprocPort: opts.extprocPort,
+    simulators: opts.simulators,
+    ...(demoKey ? { demoKey } : {}),
+    ...(format ? { onExtprocLine: (line: string) => process.stdout.write(`${format(line)}\n`) } : {}),
+    log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+  });
+} catch (err) {
+  if (err instanceof PortInUseError) {
+    fail(`${err.message}; is another gateway running? Choose another port with ${PORT_FLAGS[err.listener]} N`, 1);
+  }
+  fail(err instanceof Error ? err.message.split('\n')[0]! : String(err), 1);
+}
 
 process.stderr.write(
   [
@@ -32,7 +59,8 @@ process.stderr.write(
     'llm-extproc is up.',
     `  plaintext : ${stack.httpUrl}/v1        (sidecar listener)`,
     `  TLS 1.3   : ${stack.httpsUrl}/v1       (CA: ${stack.certs.caCert})`,
-    `  metrics   : http://127.0.0.1:${stack.metricsPort}/metrics`,
+    `  metrics   : http://127.0.0.1:${stack.metricsPort}/metrics  (health: /healthz)`,
+    `  envoy     : ${stack.adminUrl}  (admin, readiness: /ready)`,
     `  demo key  : ${stack.demoKey}`,
     '',
     `  curl ${stack.httpUrl}/v1/chat/completions -H "Authorization: Bearer ${stack.demoKey}" \\`,
@@ -44,16 +72,18 @@ process.stderr.write(
 );
 
 let stopping = false;
-const shutdown = (): void => {
+const shutdown = (code = 0): void => {
   if (stopping) return;
   stopping = true;
-  void stack.stop().then(() => process.exit(0));
+  void stack.stop().then(() => process.exit(code));
 };
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
-void stack.envoy.exited.then((code) => {
+process.on('SIGINT', () => shutdown());
+process.on('SIGTERM', () => shutdown());
+// The ext_proc is supervised (restarted with back-off); Envoy is the data plane itself, so
+// without it there is nothing to serve: stop everything, loudly.
+void stack.envoy.exitStatus.then((st) => {
   if (!stopping) {
-    process.stderr.write(`envoy exited (code ${String(code)}); stopping\n`);
-    shutdown();
+    process.stderr.write(`${new Date().toISOString()} envoy exited (${describeExit(st)}); stopping everything\n`);
+    shutdown(1);
   }
 });

@@ -12,6 +12,8 @@ export interface RuntimeProvider {
   readonly basePath: string;
   /** Headers that carry the provider key; computed once, never logged. */
   readonly authHeaders: Readonly<Record<string, string>>;
+  /** Caller headers (lower-case names) forwarded to this provider only (gateway.yaml `forwardHeaders`). */
+  readonly forwardHeaders: readonly string[];
 }
 
 export interface RuntimeTarget {
@@ -42,8 +44,21 @@ export interface RuntimeConfig {
   readonly callersByKeyHash: ReadonlyMap<string, Caller>;
   readonly models: ReadonlyMap<string, RuntimeModel>;
   readonly providersByCluster: ReadonlyMap<string, RuntimeProvider>;
+  /** Every provider's `forwardHeaders`, together: what a request must carry past the allowlist. */
+  readonly providerForwardHeaders: readonly string[];
   /** GET /v1/models, pre-rendered. */
   readonly modelsListBody: string;
+  /** GET /v1/models/{model}: each model object, pre-rendered, the same object the list holds. */
+  readonly modelBodies: ReadonlyMap<string, string>;
+}
+
+/**
+ * The model `name` as `caller` may use it, or undefined when it does not exist or the caller
+ * may not use it: callers must not learn which. The one lookup for chat requests and
+ * GET /v1/models/{model}, so that per-key model scopes plug in here.
+ */
+export function modelFor(config: RuntimeConfig, _caller: Caller | undefined, name: string): RuntimeModel | undefined {
+  return config.models.get(name);
 }
 
 const DEFAULT_BASE_PATH: Record<Dialect['id'], string> = { openai: '/v1', anthropic: '/v1', gemini: '/v1beta' };
@@ -81,6 +96,7 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
       cluster,
       basePath: p.basePath ?? DEFAULT_BASE_PATH[p.dialect],
       authHeaders: Object.freeze(authHeaders(p.auth ?? DEFAULT_AUTH[p.dialect], key)),
+      forwardHeaders: Object.freeze([...new Set(p.forwardHeaders)]),
     });
     providers.set(name, provider);
     byCluster.set(cluster, provider);
@@ -112,10 +128,10 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
   });
 
   const created = Math.floor(Date.now() / 1000);
-  const modelsListBody = JSON.stringify({
-    object: 'list',
-    data: [...models.values()].map((m) => ({ id: m.name, object: 'model', created, owned_by: m.ownedBy })),
-  });
+  const modelObjects = [...models.values()].map((m) => ({ id: m.name, object: 'model', created, owned_by: m.ownedBy }));
+  const modelsListBody = JSON.stringify({ object: 'list', data: modelObjects });
+  const modelBodies = new Map(modelObjects.map((o) => [o.id, JSON.stringify(o)]));
+  const providerForwardHeaders = Object.freeze([...new Set([...providers.values()].flatMap((p) => p.forwardHeaders))]);
 
   return Object.freeze({
     version,
@@ -126,6 +142,8 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
     callersByKeyHash: callers,
     models,
     providersByCluster: byCluster,
+    providerForwardHeaders,
     modelsListBody,
+    modelBodies,
   });
 }

@@ -17,6 +17,19 @@ function strictObject<T extends z.ZodRawShape>(shape: T) {
 
 const dialectId = z.enum(['openai', 'anthropic', 'gemini']);
 
+/** Headers only the gateway or Envoy may set on a provider request. */
+const NEVER_FORWARDED = new Set([
+  'authorization', 'x-api-key', 'x-goog-api-key', 'api-key', 'anthropic-version', 'proxy-authorization',
+  'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer',
+  'accept-encoding', 'content-encoding', 'x-request-id',
+]);
+const forwardableHeaderName = z
+  .string()
+  .regex(/^[a-z0-9!#$%&'*+.^_`|~-]+$/, 'a lower-case HTTP header name')
+  .refine((n) => !NEVER_FORWARDED.has(n) && !n.startsWith('x-envoy-') && !n.startsWith('x-llmx-'), {
+    message: 'auth, framing, x-request-id, x-envoy-* and x-llmx-* headers are set by the gateway and cannot be forwarded',
+  });
+
 const providerSchema = strictObject({
   /** Wire format the provider speaks. */
   dialect: dialectId,
@@ -28,6 +41,12 @@ const providerSchema = strictObject({
   apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
   /** How the key is sent; defaults to the dialect's own scheme. */
   auth: z.enum(['bearer', 'x-api-key', 'x-goog-api-key', 'none']).optional(),
+  /**
+   * Caller request headers this provider also receives, beyond the gateway's allowlist
+   * (e.g. `anthropic-beta`). Only on attempts that go to this provider, never after a failover
+   * to another. Auth, framing, Envoy's and the gateway's own headers cannot be listed.
+   */
+  forwardHeaders: z.array(forwardableHeaderName).max(32).default([]),
 });
 export type ProviderConfig = z.infer<typeof providerSchema>;
 

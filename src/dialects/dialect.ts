@@ -1,7 +1,8 @@
 import type { ChatRequest } from '../openai/chat-request.ts';
 import type { ChatCompletion } from '../openai/chat-response.ts';
 import type { Usage } from '../openai/usage.ts';
-import type { UpstreamError } from '../errors/gateway-error.ts';
+import type { GatewayError, UpstreamError } from '../errors/gateway-error.ts';
+import type { CapabilityError } from '../errors/capability-error.ts';
 
 export type DialectId = 'openai' | 'anthropic' | 'gemini';
 
@@ -50,10 +51,45 @@ export type HeaderLookup = (name: string) => string | undefined;
  */
 export interface Dialect {
   readonly id: DialectId;
+  /**
+   * The first thing in `req` this wire format cannot serve (a CapabilityError naming the
+   * parameter), or undefined. Cheap — reads fields, never translates — because the routing
+   * plan asks it of every target of every request. `buildRequest` throws the same error, so
+   * the two never disagree. Absent: the dialect serves whatever it can translate.
+   */
+  cannotServe?(req: ChatRequest): CapabilityError | undefined;
   buildRequest(req: ChatRequest, target: TargetContext): UpstreamRequest;
   parseResponse(body: Uint8Array, ctx: ResponseContext): { completion: ChatCompletion; usage: Usage | undefined };
   parseError(status: number, headers: HeaderLookup, body: Uint8Array): UpstreamError;
   createStreamTranslator(ctx: StreamContext): StreamTranslator;
+}
+
+/**
+ * The last event a translator wrote for the caller: `data: [DONE]` (`done`), or an OpenAI
+ * error event (`error`, with the error it carries; no `[DONE]` follows). Nothing comes after it.
+ */
+export type StreamTerminal = { kind: 'done' } | { kind: 'error'; error: GatewayError };
+
+/**
+ * Token counts of a stream up to now, for one that stops before its end (the caller hung up,
+ * the upstream broke off, or an error event ended it).
+ */
+export interface StreamTokens {
+  /**
+   * Input tokens as the provider counted them, known from its first event where it sends them
+   * there (Anthropic `message_start.message.usage`, Gemini `usageMetadata`); undefined where it
+   * counts only at the end (OpenAI-compatible `include_usage` chunk) and none came yet.
+   */
+  promptTokens: number | undefined;
+  cachedTokens?: number;
+  /** Output tokens so far: the provider's cumulative count where it sent one, else an estimate. */
+  completionTokens: number;
+  /**
+   * True when `completionTokens` is the gateway's estimate: ⌈UTF-16 code units / 4⌉ of the
+   * text, refusal, reasoning and tool-call arguments (name included) the provider streamed so far
+   * (`estimateTokens`, src/lib/token-estimate.ts).
+   */
+  completionEstimated: boolean;
 }
 
 /**
@@ -64,5 +100,14 @@ export interface Dialect {
 export interface StreamTranslator {
   push(chunk: Uint8Array): string;
   end(): string;
+  /** The provider's final usage, as the usage chunk reports it; undefined until the provider sent it. */
   readonly usage: Usage | undefined;
+  /**
+   * Set by the `push` or `end` call whose output holds the terminal event, undefined before.
+   * The request is settled from that moment: SDKs close the connection as soon as they read
+   * `[DONE]` or an error event, often before the upstream's end of stream reaches the gateway.
+   */
+  readonly terminal: StreamTerminal | undefined;
+  /** What the stream has used so far (see StreamTokens); cheap, may be called at any time. */
+  tokensSoFar(): StreamTokens;
 }

@@ -2,6 +2,7 @@ import type { RuntimeProvider } from '../config/runtime.ts';
 import type { UpstreamRequest } from '../dialects/dialect.ts';
 import type { HeaderChanges } from '../extproc/messages.ts';
 import type { Exchange } from './exchange.ts';
+import { providerHeaderChanges } from './forwarded-headers.ts';
 import { PROVIDER_AUTH_HEADERS } from './internal-headers.ts';
 
 export interface PreparedAttempt {
@@ -33,8 +34,12 @@ export function prepareAttempt(ex: Exchange, provider: RuntimeProvider, targetIn
     ...translated.headers,
     ...provider.authHeaders,
   };
+  // Caller headers this provider's `forwardHeaders` accepts (forwarded-headers.ts): set for this
+  // attempt only, and removed again when a retry goes to a provider that does not accept them.
+  const forwarded = providerHeaderChanges(ex.providerHeaders, provider, translated.headers);
+  Object.assign(set, forwarded.set);
   // Another provider's auth from a previous attempt goes; removal must not depend on whether
   // Envoy applies removes before or after sets.
-  const remove = PROVIDER_AUTH_HEADERS.filter((name) => !(name in set));
+  const remove = [...PROVIDER_AUTH_HEADERS, ...forwarded.remove].filter((name) => !(name in set));
   return { headers: { set, remove }, body: translated.bodyUnchanged ? undefined : translated.body };
 }

@@ -3,6 +3,7 @@ import type { Caller, RuntimeConfig, RuntimeModel, RuntimeProvider } from '../co
 import type { StreamTranslator, UpstreamRequest } from '../dialects/dialect.ts';
 import type { ChatRequest } from '../openai/chat-request.ts';
 import type { Usage } from '../openai/usage.ts';
+import type { RoutingPlan } from '../routing/plan.ts';
 
 export interface Attempt {
   readonly provider: RuntimeProvider;
@@ -41,7 +42,11 @@ export class Exchange {
   request: ChatRequest | undefined;
   /** Size of the caller's body, for attempts that send it unchanged. */
   requestBodyLength = 0;
+  /** The caller's values of headers some provider's `forwardHeaders` lists; set per attempt (forwarded-headers.ts). */
+  providerHeaders: Readonly<Record<string, string>> = {};
   model: RuntimeModel | undefined;
+  /** This request's targets in attempt order: the model's targets that can serve it (request-plan.ts). */
+  plan: RoutingPlan | undefined;
   stream = false;
   includeUsage = false;
   readonly attempts: Attempt[] = [];

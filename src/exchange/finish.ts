@@ -11,11 +11,27 @@ export interface ExchangeSinks {
 }
 
 /**
- * Settles one request exactly once: the request log line (no prompt text, no secrets) and
- * the metrics. `aborted` means the stream ended before the response did (client gone,
- * upstream reset, Envoy timeout).
+ * How a request ended. `completed`: the whole response went to the caller (for a stream: its
+ * `[DONE]`), also when that response is an error status; `failed`: a stream ended with an OpenAI
+ * error event after its 200 headers; `aborted`: the response stopped before its end (client
+ * gone, upstream reset, Envoy timeout).
  */
-export function finishExchange(ex: Exchange, outcome: 'completed' | 'aborted', sinks: ExchangeSinks): void {
+export type Outcome = 'completed' | 'failed' | 'aborted';
+
+/** Which of the exchange's token counts are the gateway's estimates rather than the provider's. */
+export interface TokenEstimates {
+  input: boolean;
+  output: boolean;
+}
+
+const COUNTED: TokenEstimates = { input: false, output: false };
+
+/**
+ * Settles one request exactly once: the request log line (no prompt text, no secrets) and
+ * the metrics. `tokens_estimated` is logged with the counts, true when any is an estimate;
+ * estimated tokens count in `gateway_tokens_total` and also in `gateway_tokens_estimated_total`.
+ */
+export function finishExchange(ex: Exchange, outcome: Outcome, sinks: ExchangeSinks, estimated: TokenEstimates = COUNTED): void {
   const latencyMs = Number(process.hrtime.bigint() - ex.startedAt) / 1e6;
   const attempt = ex.lastAttempt;
   const model = ex.model?.name ?? ex.request?.model ?? '';
@@ -38,6 +54,7 @@ export function finishExchange(ex: Exchange, outcome: 'completed' | 'aborted', s
       tokens_in: ex.usage?.promptTokens,
       tokens_out: ex.usage?.completionTokens,
       tokens_cached: ex.usage?.cachedTokens,
+      tokens_estimated: ex.usage === undefined ? undefined : estimated.input || estimated.output,
       latency_ms: Math.round(latencyMs * 1000) / 1000,
       overhead_ms: Math.round(Number(ex.overheadNs) / 1000) / 1000,
       attempts: ex.attempts.length,
@@ -45,12 +62,14 @@ export function finishExchange(ex: Exchange, outcome: 'completed' | 'aborted', s
     'request',
   );
   const m = sinks.metrics;
-  m.requests.inc({ model, provider, status: String(status), stream });
+  m.requests.inc({ model, provider, status: String(status), stream, outcome });
   m.duration.observe({ model, stream }, latencyMs / 1000);
   m.overhead.observe(Number(ex.overheadNs) / 1e9);
   if (ex.usage) {
     m.tokens.inc({ model, direction: 'input' }, ex.usage.promptTokens);
     m.tokens.inc({ model, direction: 'output' }, ex.usage.completionTokens);
+    if (estimated.input) m.tokensEstimated.inc({ model, direction: 'input' }, ex.usage.promptTokens);
+    if (estimated.output) m.tokensEstimated.inc({ model, direction: 'output' }, ex.usage.completionTokens);
   }
 }
 
@@ -69,6 +88,7 @@ export interface StatelessRequest {
  */
 export function recordStatelessRequest(req: StatelessRequest, err: GatewayError | { status: number; code: null }, sinks: ExchangeSinks): string {
   const requestId = randomUUID();
+  const outcome = err.status < 400 ? 'completed' : 'rejected';
   sinks.logger.info(
     {
       request_id: requestId,
@@ -78,11 +98,11 @@ export function recordStatelessRequest(req: StatelessRequest, err: GatewayError 
       method: req.method,
       path: req.path,
       status: err.status,
-      outcome: err.status < 400 ? 'completed' : 'rejected',
+      outcome,
       error_code: err.code ?? undefined,
     },
     'request',
   );
-  sinks.metrics.requests.inc({ model: '', provider: '', status: String(err.status), stream: 'false' });
+  sinks.metrics.requests.inc({ model: '', provider: '', status: String(err.status), stream: 'false', outcome });
   return requestId;
 }

@@ -12,6 +12,8 @@ export const PROVIDER_AUTH_HEADERS = ['authorization', 'x-api-key', 'x-goog-api-
 
 /**
  * Response headers a caller may see. Everything else a provider sends (its request ids,
- * rate-limit buckets, organisation, cookies, server names) stays inside.
+ * rate-limit buckets, organisation, cookies, server names) stays inside. A provider's
+ * `retry-after` is not passed as it is: the error mapping (src/errors/upstream-mapping.ts)
+ * decides it, on 429/503 only; Envoy's own replies keep theirs (envoy.yaml local_reply_config).
  */
-export const RESPONSE_HEADER_ALLOWLIST = new Set([':status', 'content-type', 'retry-after', 'date', 'cache-control']);
+export const RESPONSE_HEADER_ALLOWLIST = new Set([':status', 'content-type', 'date', 'cache-control']);

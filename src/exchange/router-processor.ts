@@ -12,7 +12,7 @@ import {
   UpstreamError,
   asGatewayError,
 } from '../errors/gateway-error.ts';
-import { toOpenAIError } from '../errors/to-openai.ts';
+import { toOpenAIError, toOpenAIErrorEvent } from '../errors/to-openai.ts';
 import { immediateResponse, phaseResponse } from '../extproc/messages.ts';
 import type { StreamProcessor } from '../extproc/server.ts';
 import { BodySendMode, bodyBytes, readHeaders, type ExtProcRequest, type ExtProcResponse, type HeaderMap } from '../extproc/types.ts';
@@ -24,10 +24,17 @@ import {
   ENVOY_LOCAL_REPLY_HEADER,
   OVERHEAD_HEADER,
   RESPONSE_HEADER_ALLOWLIST,
-  isInternalHeader,
 } from './internal-headers.ts';
 import { parseChatRequest } from './parse-request.ts';
+import { clientRequestId } from './client-request-id.ts';
+import { callerHeaderPolicy, GATEWAY_USER_AGENT } from './forwarded-headers.ts';
+import { modelRetrieveBody, retrievedModelName } from './models-endpoint.ts';
+import { planRequest } from '../routing/request-plan.ts';
+import { settleStream } from './stream-settlement.ts';
+import { callerContentType, responseShape, translateBufferedAnswer, unreadableAnswer, type ResponseShape } from './response-shape.ts';
 import type { ExchangeRegistry } from './registry.ts';
+import { ACCEPT_ENCODING, contentCodings, type ContentCoding } from './content-decoding.ts';
+import { ResponseDecoding, failedTranslator } from './response-decoding.ts';
 
 const CHAT_PATH = '/v1/chat/completions';
 const MODELS_PATH = '/v1/models';
@@ -49,6 +56,10 @@ export class RouterProcessor implements StreamProcessor {
   private responseBodyMode: number = BodySendMode.NONE;
   private responseChunks: Uint8Array[] = [];
   private responseHeaders: HeaderMap | undefined;
+  /** How a successful answer reaches the caller (set at response headers). */
+  private shape: ResponseShape = 'json';
+  /** Set when the provider compressed its answer (content-encoding); undefined in the normal case. */
+  private decoding: ResponseDecoding | undefined;
   /** What is known of a request refused at its headers, for its log line. */
   private stateless: StatelessRequest = { method: '', path: '' };
 
@@ -58,9 +69,9 @@ export class RouterProcessor implements StreamProcessor {
     private readonly sinks: ExchangeSinks,
   ) {}
 
-  handle(msg: ExtProcRequest): ExtProcResponse {
+  handle(msg: ExtProcRequest): ExtProcResponse | Promise<ExtProcResponse> {
     const t0 = process.hrtime.bigint();
-    let out: ExtProcResponse;
+    let out: ExtProcResponse | Promise<ExtProcResponse>;
     try {
       out = this.dispatch(msg);
     } catch (err) {
@@ -71,20 +82,31 @@ export class RouterProcessor implements StreamProcessor {
   }
 
   close(_reason: 'done' | 'cancelled' | 'error'): void {
+    this.decoding?.destroy();
     const ex = this.exchange;
     if (!ex) return;
     this.registry.delete(ex.id);
     this.sinks.metrics.inFlight.set(this.registry.size);
     // Envoy may end the stream with a cancel even after the last phase: what counts is whether
-    // the response was complete when the stream closed.
-    finishExchange(ex, this.phase === 'done' ? 'completed' : 'aborted', this.sinks);
+    // the response was complete when the stream closed. A stream is complete once its terminal
+    // event went out, whatever happened to the connection after.
+    if (ex.translator) {
+      const settled = settleStream(ex, ex.translator);
+      finishExchange(ex, settled.outcome, this.sinks, settled.estimated);
+    } else {
+      finishExchange(ex, this.phase === 'done' ? 'completed' : 'aborted', this.sinks);
+    }
   }
 
-  private dispatch(msg: ExtProcRequest): ExtProcResponse {
+  private dispatch(msg: ExtProcRequest): ExtProcResponse | Promise<ExtProcResponse> {
     if (msg.request_headers) return this.onRequestHeaders(readHeaders(msg.request_headers), msg.request_headers.end_of_stream === true);
     if (msg.request_body) return this.onRequestBody(bodyBytes(msg.request_body.body));
     if (msg.response_headers) return this.onResponseHeaders(readHeaders(msg.response_headers), msg.response_headers.end_of_stream === true);
-    if (msg.response_body) return this.onResponseBody(bodyBytes(msg.response_body.body), msg.response_body.end_of_stream === true);
+    if (msg.response_body) {
+      const chunk = bodyBytes(msg.response_body.body);
+      const end = msg.response_body.end_of_stream === true;
+      return this.decoding ? this.decodeThenTranslate(this.decoding, chunk, end) : this.onResponseBody(chunk, end);
+    }
     if (msg.request_trailers) return { request_trailers: {} };
     if (msg.response_trailers) return { response_trailers: {} };
     throw new InternalError('Unexpected ext_proc message.', { code: 'extproc_protocol' });
@@ -107,18 +129,22 @@ export class RouterProcessor implements StreamProcessor {
     const config = this.configs.current;
     const method = h.get(':method') ?? '';
     const path = stripPath(h.get(':path') ?? '');
-    this.stateless = { method, path, clientRequestId: h.get('x-request-id') };
-    if (path !== CHAT_PATH && path !== MODELS_PATH) {
+    const callerRequestId = clientRequestId(h.get('x-request-id'));
+    this.stateless = { method, path, clientRequestId: callerRequestId };
+    const retrieved = retrievedModelName(path);
+    if (path !== CHAT_PATH && path !== MODELS_PATH && retrieved === undefined) {
       throw new NotFoundError(`Unknown request URL: ${method} ${path}. Please check the URL for typos.`, { code: 'unknown_url' });
     }
     const caller = this.authenticate(h);
     this.stateless.caller = caller;
 
-    if (path === MODELS_PATH) {
-      if (method !== 'GET') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${MODELS_PATH}.`, { code: 'method_not_allowed' });
+    // GET /v1/models and GET /v1/models/{model}: answered here from the config.
+    if (path === MODELS_PATH || retrieved !== undefined) {
+      if (method !== 'GET') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${path}.`, { code: 'method_not_allowed' });
+      const body = retrieved === undefined ? config.modelsListBody : modelRetrieveBody(config, caller, retrieved);
       this.phase = 'done';
       const requestId = recordStatelessRequest(this.stateless, { status: 200, code: null }, this.sinks);
-      return immediateResponse(200, { 'content-type': 'application/json', 'x-request-id': requestId }, config.modelsListBody, 'llm_extproc_models');
+      return immediateResponse(200, { 'content-type': 'application/json', 'x-request-id': requestId }, body, 'llm_extproc_models');
     }
     if (method !== 'POST') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${CHAT_PATH}.`, { code: 'method_not_allowed' });
     const contentType = h.get('content-type');
@@ -129,7 +155,7 @@ export class RouterProcessor implements StreamProcessor {
     if (declaredLength > config.maxBodyBytes) throw this.tooLarge(config.maxBodyBytes);
     if (endOfStream) throw new InvalidRequestError('The request body is empty; expected a JSON object.', { code: 'invalid_json' });
 
-    const ex = new Exchange(config, h.get('x-request-id'));
+    const ex = new Exchange(config, callerRequestId);
     ex.caller = caller;
     if (!this.registry.add(ex)) {
       throw new UpstreamError(503, 'service_unavailable_error', 'The gateway is at capacity. Retry later.', { code: 'gateway_overloaded', retryAfterSeconds: 1 });
@@ -137,11 +163,16 @@ export class RouterProcessor implements StreamProcessor {
     this.exchange = ex;
     this.sinks.metrics.inFlight.set(this.registry.size);
     this.phase = 'request_body';
-    // The caller's key never goes upstream; nor its accept-encoding: the gateway must read
-    // (translate, account) what the provider answers, so it asks for identity encoding.
-    const remove = ['authorization', 'accept-encoding'];
-    for (const name of h.keys()) if (isInternalHeader(name)) remove.push(name);
-    return phaseResponse('request_headers', { headers: { set: { 'x-request-id': ex.id }, remove } });
+    // Only allowlisted caller headers go upstream (forwarded-headers.ts): never the caller's key,
+    // its accept-encoding (the gateway must read what the provider answers), x-envoy-*/x-llmx-*
+    // (routing, retries, our bookkeeping) or anything else. Per-provider extras are kept aside
+    // and set per attempt (attempt.ts).
+    const set: Record<string, string> = { 'x-request-id': ex.id, 'user-agent': GATEWAY_USER_AGENT };
+    const policy = callerHeaderPolicy(h, config.providerForwardHeaders);
+    ex.providerHeaders = policy.providerHeaders;
+    // Removal must not depend on whether Envoy applies removes before or after sets.
+    const remove = policy.remove.filter((name) => !(name in set));
+    return phaseResponse('request_headers', { headers: { set, remove } });
   }
 
   private authenticate(h: HeaderMap): NonNullable<Exchange['caller']> {
@@ -175,16 +206,24 @@ export class RouterProcessor implements StreamProcessor {
     ex.model = model;
     ex.stream = req.stream === true;
     ex.includeUsage = ex.stream && req.stream_options?.include_usage === true;
-    // The first attempt is prepared here (translation, path, auth for the first target): a request
-    // the provider cannot take is a clean 400 before anything goes upstream, and attempt 1 needs
-    // no upstream ext_proc stream of its own. Retries are prepared by the upstream filter.
-    const first = model.targets[0]!.provider;
-    const attempt = prepareAttempt(ex, first, 0, 1);
+    // This request's plan: the targets that can serve it (a 400 naming the parameter when none can).
+    const plan = planRequest(model, req);
+    ex.plan = plan;
+    // The first attempt is prepared here (translation, path, auth for the first planned target): a
+    // request the provider cannot take is a clean 400 before anything goes upstream, and attempt 1
+    // needs no upstream ext_proc stream of its own. Retries are prepared by the upstream filter.
+    const firstIndex = plan.targets[0]!;
+    const first = model.targets[firstIndex]!.provider;
+    const attempt = prepareAttempt(ex, first, firstIndex, 1);
     this.sinks.metrics.attempts.inc({ provider: first.name });
     this.phase = 'response_headers';
     // The plan goes to Envoy as headers; the route is re-resolved so the cluster matcher sees them.
     return phaseResponse('request_body', {
-      headers: { set: { ...model.plan.headers, ...attempt.headers.set }, remove: attempt.headers.remove ?? [] },
+      // accept-encoding: what the gateway decodes, per stream or not (content-decoding.ts says why).
+      headers: {
+        set: { ...plan.headers, ...attempt.headers.set, 'accept-encoding': ex.stream ? ACCEPT_ENCODING.stream : ACCEPT_ENCODING.buffered },
+        remove: attempt.headers.remove ?? [],
+      },
       ...(attempt.body ? { body: attempt.body } : {}),
       clearRouteCache: true,
     });
@@ -208,7 +247,8 @@ export class RouterProcessor implements StreamProcessor {
       ex.envoyLocalReply = true;
       ex.errorCode = h.get(ENVOY_LOCAL_REPLY_HEADER) ?? (status === 413 ? 'request_too_large' : 'envoy_local_reply');
       this.phase = 'done';
-      const keep = remove.filter((n) => n !== 'content-length' && n !== ENVOY_LOCAL_REPLY_HEADER);
+      // Envoy's own retry-after (envoy.yaml) stays on its 503s.
+      const keep = remove.filter((n) => n !== 'content-length' && n !== 'retry-after' && n !== ENVOY_LOCAL_REPLY_HEADER);
       return this.withOverhead(ex, phaseResponse('response_headers', { headers: { set, remove: [...keep, ENVOY_LOCAL_REPLY_HEADER] } }));
     }
     const attempt = ex.lastAttempt;
@@ -223,7 +263,21 @@ export class RouterProcessor implements StreamProcessor {
         : attempt.provider.dialect.parseError(status, (n) => h.get(n), EMPTY);
       return this.fail(err);
     }
-    if (ok && contentType.startsWith('text/event-stream')) {
+    // A compressed answer is decoded before any translator sees it; content-encoding and
+    // content-length never reach the caller (not in the response allowlist). A coding the
+    // gateway cannot read fails here, before anything went to the caller.
+    let codings: ContentCoding[];
+    try {
+      codings = contentCodings(h.get('content-encoding'));
+    } catch (err) {
+      // An error status speaks for itself when its body cannot be read.
+      return this.fail(ok ? asGatewayError(err) : attempt.provider.dialect.parseError(status, (n) => h.get(n), EMPTY));
+    }
+    // An error status is always read whole; a success goes out in the shape the caller asked
+    // for, whatever the provider chose (SSE assembled, JSON wrapped), or is a 502 when unreadable.
+    this.shape = ok ? responseShape(contentType, ex.stream) : 'json';
+    if (this.shape === 'unreadable') return this.fail(unreadableAnswer());
+    if (this.shape === 'stream') {
       ex.translator = attempt.provider.dialect.createStreamTranslator({
         id: ex.completionId,
         created: ex.created,
@@ -231,12 +285,12 @@ export class RouterProcessor implements StreamProcessor {
         includeUsage: ex.includeUsage,
       });
       this.responseBodyMode = BodySendMode.STREAMED;
-      set['content-type'] = 'text/event-stream; charset=utf-8';
-      set['cache-control'] = 'no-cache';
     } else {
       this.responseBodyMode = BodySendMode.BUFFERED;
-      set['content-type'] = 'application/json';
     }
+    set['content-type'] = callerContentType(this.shape);
+    if (this.shape === 'stream' || this.shape === 'wrap') set['cache-control'] = 'no-cache';
+    if (codings.length > 0) this.decoding = new ResponseDecoding(codings, this.responseBodyMode === BodySendMode.STREAMED, ex.config.maxBodyBytes);
     this.phase = 'response_body';
     const res = phaseResponse('response_headers', { headers: { set, remove } });
     res.mode_override = { response_body_mode: this.responseBodyMode };
@@ -256,8 +310,10 @@ export class RouterProcessor implements StreamProcessor {
     if (this.responseBodyMode === BodySendMode.STREAMED) {
       const translator = ex.translator!;
       let out = translator.push(chunk);
-      if (endOfStream) {
-        out += translator.end();
+      if (endOfStream) out += translator.end();
+      // SDKs hang up as soon as they read [DONE] or an error event, often before the upstream's
+      // end reaches us: the request is settled from the translator's terminal event (see close()).
+      if (endOfStream || translator.terminal !== undefined) {
         ex.usage = translator.usage;
         this.phase = 'done';
       }
@@ -274,9 +330,8 @@ export class RouterProcessor implements StreamProcessor {
     let failure: GatewayError;
     if (status >= 200 && status < 300) {
       try {
-        const { completion, usage } = dialect.parseResponse(body, { id: ex.completionId, created: ex.created, publicModel: ex.model!.name });
+        const { body: out, usage } = translateBufferedAnswer(this.shape, dialect, body, ex);
         ex.usage = usage;
-        const out = JSON.stringify(completion);
         return phaseResponse('response_body', { body: out, headers: { set: { ':status': String(status), 'content-length': String(Buffer.byteLength(out)) } } });
       } catch (err) {
         failure = asGatewayError(err);
@@ -292,7 +347,55 @@ export class RouterProcessor implements StreamProcessor {
     ex.status = o.status;
     const set: Record<string, string> = { ':status': String(o.status), 'content-length': String(Buffer.byteLength(out)) };
     if (o.headers['retry-after']) set['retry-after'] = o.headers['retry-after'];
+    // The headers announced the stream a wrapped answer would have been: an error is JSON.
+    if (this.shape === 'wrap') set['content-type'] = 'application/json';
     return phaseResponse('response_body', { body: out, headers: { set } });
+  }
+
+  /**
+   * A compressed body, decoded and then handed to onResponseBody as if it had come plain.
+   * BUFFERED: synchronous; an undecodable success is a 502 (`fail`), an undecodable error body
+   * counts as empty (its status speaks for itself). STREAMED: asynchronous per chunk (ext_proc
+   * answers strictly in order); a failure mid-stream becomes an OpenAI error event, the stream's
+   * terminal event, and the rest of the body is dropped.
+   */
+  private decodeThenTranslate(d: ResponseDecoding, chunk: Uint8Array, end: boolean): ExtProcResponse | Promise<ExtProcResponse> {
+    const ex = this.requireExchange('response_body');
+    if (!d.streamed) {
+      let body: Uint8Array | undefined;
+      try {
+        body = d.whole(chunk, end);
+      } catch (err) {
+        const status = ex.status ?? 0;
+        if (status >= 200 && status < 300) throw err;
+        body = EMPTY;
+      }
+      return body === undefined ? phaseResponse('response_body', { body: '' }) : this.onResponseBody(body, true);
+    }
+    if (d.failed) return phaseResponse('response_body', { body: '' });
+    return d.next(chunk, end).then(
+      (decoded) => {
+        const t0 = process.hrtime.bigint();
+        try {
+          return this.onResponseBody(decoded, end);
+        } catch (err) {
+          return this.fail(asGatewayError(err));
+        } finally {
+          ex.overheadNs += process.hrtime.bigint() - t0;
+        }
+      },
+      (err: unknown) => {
+        d.failed = true;
+        d.destroy();
+        const failure = asGatewayError(err);
+        const inner = ex.translator!;
+        this.phase = 'done';
+        // Bytes after the caller's [DONE] (or error event) change nothing for the caller.
+        if (inner.terminal !== undefined) return phaseResponse('response_body', { body: '' });
+        ex.translator = failedTranslator(inner, failure);
+        return phaseResponse('response_body', { body: toOpenAIErrorEvent(failure) });
+      },
+    );
   }
 
   private requireExchange(phase: Phase): Exchange {

@@ -76,13 +76,18 @@ export class UpstreamProcessor implements StreamProcessor {
     return res;
   }
 
-  /** The target this attempt serves: the plan's slot for the attempt, checked against the cluster. */
+  /**
+   * The model target this attempt serves: the request's own plan (only the targets that can
+   * serve it) maps attempt N to its slot N, checked against the cluster Envoy chose.
+   */
   private pickTarget(ex: Exchange, provider: RuntimeProvider, attemptNumber: number): number {
     const targets = ex.model!.targets;
-    const slot = (Math.max(1, attemptNumber) - 1) % targets.length;
-    if (targets[slot]!.provider === provider) return slot;
-    const found = targets.findIndex((t) => t.provider === provider);
-    if (found === -1) throw new InternalError(`Cluster "${this.cluster}" is not a target of model "${ex.model!.name}".`, { code: 'unplanned_cluster' });
+    const order = ex.plan?.targets ?? ex.model!.plan.targets;
+    const planned = order[(Math.max(1, attemptNumber) - 1) % order.length]!;
+    if (targets[planned]!.provider === provider) return planned;
+    // Never a target outside the plan: that one cannot serve this request.
+    const found = order.find((i) => targets[i]!.provider === provider);
+    if (found === undefined) throw new InternalError(`Cluster "${this.cluster}" is not in the plan of this "${ex.model!.name}" request.`, { code: 'unplanned_cluster' });
     return found;
   }
 

@@ -5,8 +5,8 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
     name: 'gateway_requests_total',
-    help: 'Requests finished, by public model, provider that answered, status code and outcome.',
-    labelNames: ['model', 'provider', 'status', 'stream'] as const,
+    help: 'Requests finished, by public model, provider that answered, status code, stream and outcome (completed, failed, aborted, rejected).',
+    labelNames: ['model', 'provider', 'status', 'stream', 'outcome'] as const,
     registers: [this.registry],
   });
   readonly attempts = new Counter({
@@ -17,7 +17,13 @@ export class GatewayMetrics {
   });
   readonly tokens = new Counter({
     name: 'gateway_tokens_total',
-    help: 'Tokens reported by providers, by public model and direction.',
+    help: 'Tokens used, by public model and direction: the provider\'s counts, estimates where it sent none.',
+    labelNames: ['model', 'direction'] as const,
+    registers: [this.registry],
+  });
+  readonly tokensEstimated = new Counter({
+    name: 'gateway_tokens_estimated_total',
+    help: 'The part of gateway_tokens_total the gateway estimated (streams stopped before the provider counted), by public model and direction.',
     labelNames: ['model', 'direction'] as const,
     registers: [this.registry],
   });

@@ -9,6 +9,19 @@ export interface OpenAIUsage {
   completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number };
 }
 
+/** `choices[].logprobs` as OpenAI sends it when asked (`logprobs: true`); relayed, never produced. */
+export interface ChoiceLogprobs {
+  content: TokenLogprob[] | null;
+  refusal: TokenLogprob[] | null;
+}
+
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[] | null;
+  top_logprobs: Array<{ token: string; logprob: number; bytes: number[] | null }>;
+}
+
 export interface ResponseToolCall {
   id: string;
   type: 'function';
@@ -23,7 +36,7 @@ export interface ChatCompletion {
   choices: Array<{
     index: number;
     message: { role: 'assistant'; content: string | null; refusal: string | null; tool_calls?: ResponseToolCall[] };
-    logprobs: null;
+    logprobs: ChoiceLogprobs | null;
     finish_reason: FinishReason | null;
   }>;
   usage?: OpenAIUsage;
@@ -45,7 +58,7 @@ export interface ChatCompletionChunk {
   choices: Array<{
     index: number;
     delta: { role?: 'assistant'; content?: string | null; refusal?: string | null; tool_calls?: ChunkToolCallDelta[] };
-    logprobs: null;
+    logprobs: ChoiceLogprobs | null;
     finish_reason: FinishReason | null;
   }>;
   usage?: OpenAIUsage | null;

@@ -11,22 +11,29 @@ export interface PlannedTarget {
 }
 
 /**
- * The order Envoy tries a model's targets in: attempt N goes to the cluster named in header
- * x-llmx-try-N, and x-envoy-max-retries allows exactly one retry per fallback. Built once
- * per config; the router-level filter hands it to Envoy.
+ * The order Envoy tries targets in: attempt N goes to the cluster named in header
+ * x-llmx-try-N, and x-envoy-max-retries allows exactly one retry per fallback. The
+ * router-level filter hands `headers` to Envoy; the upstream filter maps attempt N back to
+ * the model's target `targets[N - 1]`.
  */
 export interface RoutingPlan {
   readonly headers: Readonly<Record<string, string>>;
+  /** Indexes into the model's target list, in attempt order (attempt N → `targets[N - 1]`). */
+  readonly targets: readonly number[];
 }
 
-export function buildRoutingPlan(targets: readonly PlannedTarget[]): RoutingPlan {
+/**
+ * The plan over `indexes` (default: all targets, in config order); frozen, so one object can
+ * serve every request that plans the same targets.
+ */
+export function buildRoutingPlan(targets: readonly PlannedTarget[], indexes: readonly number[] = targets.map((_, i) => i)): RoutingPlan {
   // Envoy reads x-envoy-attempt-count before updating it, so the matcher sees N-1 for attempt N;
   // starting at 0 makes the first evaluation pick x-llmx-try-1 (see envoy.yaml).
-  const headers: Record<string, string> = { 'x-envoy-max-retries': String(targets.length - 1), 'x-envoy-attempt-count': '0' };
-  targets.forEach((t, i) => {
-    headers[attemptSlotHeader(i + 1)] = t.provider.cluster;
+  const headers: Record<string, string> = { 'x-envoy-max-retries': String(indexes.length - 1), 'x-envoy-attempt-count': '0' };
+  indexes.forEach((targetIndex, i) => {
+    headers[attemptSlotHeader(i + 1)] = targets[targetIndex]!.provider.cluster;
   });
-  return Object.freeze({ headers: Object.freeze(headers) });
+  return Object.freeze({ headers: Object.freeze(headers), targets: Object.freeze([...indexes]) });
 }
 
 /**

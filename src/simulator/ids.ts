@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const URLSAFE = `${ALNUM}-_`;
 
@@ -17,9 +15,4 @@ export function alnum(n: number): string {
 /** Random base64url-alphabet string (Gemini `responseId`). */
 export function urlSafe(n: number): string {
   return randomFrom(URLSAFE, n);
-}
-
-/** Random standard base64, shaped like a Gemini 3 `thoughtSignature`. */
-export function thoughtSignature(): string {
-  return randomBytes(96).toString('base64');
 }

@@ -23,6 +23,13 @@ export interface Fault {
   splitBytes?: 'every-byte' | 'random' | number[];
   /** Seed for `splitBytes: 'random'` (default 1). */
   splitSeed?: number;
+  /**
+   * Compress the answer (JSON body, error body or SSE stream, a flush after every event) and
+   * send `content-encoding`: `gzip`, `deflate`, `deflate-raw` (raw RFC 1951 data sent as
+   * `deflate`, as some servers do) or `br`. Any other value (`zstd`, `x-unknown`) is announced
+   * over the uncompressed bytes: a coding the client cannot read. Applies to replays too.
+   */
+  contentEncoding?: string;
   /** Send exactly these bytes (golden tests). */
   replay?: {
     status: number;

@@ -29,7 +29,7 @@ test('one request line and the metrics for a finished exchange', async () => {
   const requests = await sinks.metrics.requests.get();
   assert.deepEqual(
     requests.values.map((v) => [v.labels, v.value]),
-    [[{ model: 'gpt-4o-mini', provider: 'openai-backup', status: '200', stream: 'false' }, 1]],
+    [[{ model: 'gpt-4o-mini', provider: 'openai-backup', status: '200', stream: 'false', outcome: 'completed' }, 1]],
   );
   const tokens = await sinks.metrics.tokens.get();
   assert.deepEqual(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { DEMO_ENV, DEMO_KEY, scratchDir, smallConfig } from '../support/unit/config.ts';
-import { bodyMessage, headersMessage, immediate, openAIError, phaseMutation } from '../support/unit/ext-proc.ts';
+import { bodyMessage, headersMessage, immediate, openAIError, phaseMutation, syncReply } from '../support/unit/ext-proc.ts';
 import { PROMPT_CANARY, admit, admitHeaders, attempt, chatBody, chatHeaders, harness, responseBody } from '../support/unit/gateway.ts';
 import { wireBytes, wireText } from '../support/unit/bytes.ts';
 import { assertStreamMatches, normalizeStream } from '../support/openai-compare.ts';
@@ -103,7 +103,7 @@ describe('request headers: rejected before anything is held', () => {
 });
 
 describe('request headers: accepted', () => {
-  test('strips x-llmx-*, x-envoy-* (any case) and authorization; keeps the rest', () => {
+  test('strips x-llmx-*, x-envoy-* (any case), authorization and every header off the allowlist', () => {
     const router = h.router();
     const m = phaseMutation(
       router.handle(
@@ -115,18 +115,19 @@ describe('request headers: accepted', () => {
             'X-LLMX-Local-Reply': 'x',
             'x-envoy-max-retries': '10',
             'X-Envoy-Upstream-Rq-Timeout-Ms': '1',
-            'x-custom': 'keep',
+            'x-custom': 'drop',
+            traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
           }),
         ),
       ),
       'request_headers',
     );
-    for (const name of ['authorization', 'x-llmx-try-1', 'x-llmx-local-reply', 'x-envoy-max-retries', 'x-envoy-upstream-rq-timeout-ms']) {
+    for (const name of ['authorization', 'x-llmx-try-1', 'x-llmx-local-reply', 'x-envoy-max-retries', 'x-envoy-upstream-rq-timeout-ms', 'x-custom']) {
       assert.ok(m.remove.includes(name), name);
     }
-    for (const name of ['x-custom', 'content-type', 'x-request-id', ':path']) assert.ok(!m.remove.includes(name), name);
+    for (const name of ['traceparent', 'content-type', 'x-request-id', ':path']) assert.ok(!m.remove.includes(name), name);
     assert.ok(m.remove.every((n) => n === n.toLowerCase()));
-    assert.deepEqual(Object.keys(m.set), ['x-request-id']);
+    assert.deepEqual(Object.keys(m.set), ['x-request-id', 'user-agent']);
     const id = m.set['x-request-id']!;
     assert.ok(h.registry.get(id));
     router.close('cancelled');
@@ -180,6 +181,8 @@ describe('request body', () => {
       'content-type': 'application/json',
       'anthropic-version': '2023-06-01',
       'x-api-key': DEMO_ENV.SIM_ANTHROPIC_KEY,
+      // Not a stream: every coding the gateway decodes (content-decoding.ts).
+      'accept-encoding': 'gzip, deflate, br',
     });
     // The slots stay: Envoy's matcher reads x-llmx-try-1 when it re-resolves the route.
     assert.ok(!m.remove.some((n) => n.startsWith('x-llmx-try-')));
@@ -250,7 +253,7 @@ describe('response phases', () => {
     const { id } = admit(router, chatBody('gpt-4o-mini'));
     attempt(h, id, 'openai-primary', 1);
     const ex = h.registry.get(id)!;
-    const res = router.handle(
+    const res = syncReply(router.handle(
       headersMessage('response_headers', {
         ':status': '200',
         'content-type': 'application/json',
@@ -261,7 +264,7 @@ describe('response phases', () => {
         'set-cookie': 'a=b',
         date: 'Tue, 01 Jan 2030 00:00:00 GMT',
       }),
-    );
+    ));
     assert.deepEqual(res['mode_override'], { response_body_mode: 2 });
     const hm = phaseMutation(res, 'response_headers');
     assert.equal(hm.set['x-request-id'], id);
@@ -286,7 +289,7 @@ describe('response phases', () => {
     const { id } = admit(router, chatBody('gpt-4o-mini', { stream: true, stream_options: { include_usage: true } }));
     attempt(h, id, 'openai-primary', 1);
     const ex = h.registry.get(id)!;
-    const res = router.handle(headersMessage('response_headers', { ':status': '200', 'content-type': 'text/event-stream; charset=utf-8' }));
+    const res = syncReply(router.handle(headersMessage('response_headers', { ':status': '200', 'content-type': 'text/event-stream; charset=utf-8' })));
     assert.deepEqual(res['mode_override'], { response_body_mode: 1 });
     const hm = phaseMutation(res, 'response_headers');
     assert.equal(hm.set['content-type'], 'text/event-stream; charset=utf-8');
@@ -331,7 +334,7 @@ describe('response phases', () => {
       const router = h.router();
       const { id } = admit(router, chatBody('gpt-4o-mini'));
       attempt(h, id, 'openai-primary', 1);
-      const res = router.handle(headersMessage('response_headers', { ':status': String(upstream), 'content-type': 'application/json' }));
+      const res = syncReply(router.handle(headersMessage('response_headers', { ':status': String(upstream), 'content-type': 'application/json' })));
       assert.deepEqual(res['mode_override'], { response_body_mode: 2 });
       const providerBody = JSON.stringify({ error: { message: `Incorrect API key provided: ${DEMO_ENV.SIM_OPENAI_PRIMARY_KEY}`, type: 'invalid_request_error', code: 'invalid_api_key' } });
       const { text, last } = responseBody(router, [providerBody]);
@@ -351,7 +354,8 @@ describe('response phases', () => {
     attempt(h, id, 'openai-primary', 1);
     const headers = JSON.parse(wireText('openai/error_rate_limit.headers.json')) as { headers: Record<string, string> };
     const hm = phaseMutation(router.handle(headersMessage('response_headers', { ':status': '429', ...headers.headers })), 'response_headers');
-    assert.ok(!hm.remove.includes('retry-after'));
+    // The provider's own header goes; the error mapping sets the caller's (429/503 only) below.
+    assert.ok(hm.remove.includes('retry-after'));
     assert.ok(hm.remove.includes('x-ratelimit-remaining-tokens'));
     const { text, last } = responseBody(router, [wireBytes('openai/error_rate_limit.json')]);
     assert.equal(last.set[':status'], '429');
@@ -392,9 +396,9 @@ describe('response phases', () => {
   test("Envoy's local reply (marker header) passes through untranslated; the marker is stripped", () => {
     const router = h.router();
     const { id } = admit(router, chatBody('gpt-4o-mini'));
-    const res = router.handle(
+    const res = syncReply(router.handle(
       headersMessage('response_headers', { ':status': '503', 'content-type': 'application/json', 'content-length': '140', 'x-llmx-local-reply': 'upstream_unavailable' }),
-    );
+    ));
     assert.equal(res['mode_override'], undefined, 'no body phase: the body is already OpenAI JSON');
     const hm = phaseMutation(res, 'response_headers');
     assert.ok(hm.remove.includes('x-llmx-local-reply'));
@@ -410,7 +414,7 @@ describe('response phases', () => {
   test("Envoy's own 413 before the body phase (a chunked body over its buffer limit) passes through, not a 500", () => {
     const router = h.router();
     const { id } = admitHeaders(router);
-    const res = router.handle(headersMessage('response_headers', { ':status': '413', 'content-type': 'application/json', 'content-length': '150' }));
+    const res = syncReply(router.handle(headersMessage('response_headers', { ':status': '413', 'content-type': 'application/json', 'content-length': '150' })));
     assert.equal(res['immediate_response'], undefined);
     assert.equal(res['mode_override'], undefined, 'its body is already OpenAI JSON');
     const hm = phaseMutation(res, 'response_headers');
@@ -473,6 +477,7 @@ describe('close', () => {
         tokens_in: 29,
         tokens_out: 14,
         tokens_cached: 0,
+        tokens_estimated: false,
         attempts: 1,
       });
       const all = mem.raw.join('');

@@ -19,16 +19,34 @@ test('ordinary error text is left alone', () => {
     'This model maximum context length is 128000 tokens.',
     'Rate limit reached for gpt-4.1-mini on tokens per min (TPM). Please try again in 336ms.',
     'sk- alone is fine',
+    "Invalid value at 'contents[0].parts[0].generation_config.response_schema' (type.googleapis)",
+    'messages.1.content.0.image.source.base64: invalid base64 data',
+    'claude-sonnet-4.5 and gemini-2.5-flash and o1-pro and 1.5 seconds',
+    'The organization must be verified to stream this model.',
   ]) {
     assert.equal(scrubSecrets(text), text);
   }
 });
 
-test('a key= query parameter echoed back is redacted, the rest of the URL kept', () => {
-  assert.equal(
-    scrubSecrets('GET https://generativelanguage.googleapis.com/v1beta/models?alt=sse&key=abc123 failed'),
-    'GET https://generativelanguage.googleapis.com/v1beta/models?alt=sse&key=[redacted] failed',
-  );
+test('URLs go whole (with any key= in them); a bare key= parameter is redacted too', () => {
+  assert.equal(scrubSecrets('GET https://generativelanguage.googleapis.com/v1beta/models?alt=sse&key=abc123 failed'), 'GET [redacted] failed');
+  assert.equal(scrubSecrets('path /v1/models?alt=sse&key=abc123 failed'), 'path /v1/models?alt=sse&key=[redacted] failed');
+});
+
+test('host names, IP addresses and account or project ids are redacted', () => {
+  const cases: Array<[string, string]> = [
+    ['upstream connect error to api.openai.com:443', 'upstream connect error to [redacted]'],
+    ['via generativelanguage.googleapis.com', 'via [redacted]'],
+    ['proxy llm-egress.prod.svc.cluster.local refused', 'proxy [redacted] refused'],
+    ['proxy gw.corp.internal refused', 'proxy [redacted] refused'],
+    ['at 10.12.0.7:8080 and localhost:50051', 'at [redacted] and [redacted]'],
+    ['in organization org-AbCdEf1234567890 on tokens', 'in organization [redacted] on tokens'],
+    ['project proj_AbCdEf1234567890 limit', 'project [redacted] limit'],
+    ["consumer 'projects/812345678901'", "consumer '[redacted]'"],
+    ['consumer project_number:812345678901.', 'consumer [redacted].'],
+    ['used in project 812345678901 before', 'used in [redacted] before'],
+  ];
+  for (const [input, expected] of cases) assert.equal(scrubSecrets(input), expected, input);
 });
 
 test('long plain words survive; long mixed tokens do not', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startSimProvider, type SimProvider } from '../../src/simulator/index.ts';
+import { mintThoughtSignature } from '../../src/simulator/providers/gemini/thought-signature.ts';
 import { dataOf, fixture, post, sseEvents } from './helpers/client.ts';
 import { assertFits, BOOKING_SCHEMA, WEATHER_SCHEMA } from './helpers/schema.ts';
 import { assertSameShape, assertSubShape } from './helpers/sse-check.ts';
@@ -79,10 +80,28 @@ describe('gemini simulator: generateContent', () => {
     const err = JSON.parse(missing.text).error;
     assert.equal(err.status, 'INVALID_ARGUMENT');
     assert.match(err.message, /^Function call is missing a thought_signature in functionCall parts/);
-    const ok = await post(gen(), roundTrip('c2lnbmF0dXJl'), KEY);
+    const ok = await post(gen(), roundTrip(mintThoughtSignature()), KEY);
     assert.equal(ok.status, 200);
     const text = (JSON.parse(ok.text) as GenResponse).candidates[0]?.content.parts[0]?.text ?? '';
     assert.match(text, /get_weather tool returned \{"temperature":18\}/);
+  });
+
+  it('takes back only signatures it issued (also URL-safe, unpadded) and Google\'s documented placeholders', async () => {
+    const signed = { toolConfig: { functionCallingConfig: { mode: 'ANY' } } };
+    const issued = (JSON.parse((await post(gen(), { ...textRequest, tools, ...signed }, KEY)).text) as GenResponse).candidates[0]?.content.parts[0]?.thoughtSignature ?? '';
+    const urlSafe = issued.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    for (const sig of [issued, urlSafe, 'skip_thought_signature_validator', 'context_engineering_is_the_way_to_go']) {
+      assert.equal((await post(gen(), roundTrip(sig), KEY)).status, 200, sig);
+    }
+    const flipped = `${issued[0] === 'A' ? 'B' : 'A'}${issued.slice(1)}`;
+    for (const sig of ['c2lnbmF0dXJl', flipped, 'Skip_thought_signature_validator']) {
+      const r = await post(gen(), roundTrip(sig), KEY);
+      assert.equal(r.status, 400, sig);
+      assert.equal(JSON.parse(r.text).error.message, 'Corrupted thought signature.');
+    }
+    const notBase64 = await post(gen(), roundTrip('not base64!'), KEY);
+    assert.equal(notBase64.status, 400);
+    assert.match(JSON.parse(notBase64.text).error.message, /^Invalid value at 'contents\[1\]\.parts\[0\]\.thought_signature' \(TYPE_BYTES\), Base64 decoding failed/);
   });
 
   it('reports MAX_TOKENS when maxOutputTokens cuts the answer', async () => {

@@ -78,6 +78,25 @@ describe('openai simulator: JSON', () => {
     assert.match(body.choices[0].message.content, /get_weather tool returned \{"temperature":18,"conditions":"light rain"\}/);
   });
 
+  it('refuses tool-call ids over 40 characters, as the API does, in tool_calls and in tool messages', async () => {
+    const call = (id: string) => ({ role: 'assistant', content: null, tool_calls: [{ id, type: 'function', function: { name: 'get_weather', arguments: '{}' } }] });
+    const long = `call_${'a'.repeat(36)}`;
+    const ok = `call_${'a'.repeat(35)}`;
+    const messages = (callId: string, resultId: string) => [{ role: 'user', content: 'Weather?' }, call(callId), { role: 'tool', tool_call_id: resultId, content: '18' }];
+    assert.equal((await post(url(), { model: 'm', messages: messages(ok, ok), tools })).status, 200);
+    const inCall = await post(url(), { model: 'm', messages: messages(long, ok), tools });
+    assert.equal(inCall.status, 400);
+    assert.deepEqual(JSON.parse(inCall.text).error, {
+      message: "Invalid 'messages[1].tool_calls[0].id': string too long. Expected a string with maximum length 40, but got a string with length 41 instead.",
+      type: 'invalid_request_error',
+      param: 'messages[1].tool_calls[0].id',
+      code: 'string_above_max_length',
+    });
+    const inResult = await post(url(), { model: 'm', messages: [...messages(ok, ok).slice(0, 2), { role: 'tool', tool_call_id: long, content: '18' }], tools });
+    assert.equal(inResult.status, 400);
+    assert.equal(JSON.parse(inResult.text).error.param, 'messages[2].tool_call_id');
+  });
+
   it('honours max_completion_tokens and stop', async () => {
     const cut = JSON.parse((await post(url(), { ...textRequest, max_completion_tokens: 4 })).text);
     assert.equal(cut.choices[0].finish_reason, 'length');

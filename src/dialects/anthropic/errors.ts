@@ -1,13 +1,14 @@
-import { UpstreamError } from '../../errors/gateway-error.ts';
+import type { UpstreamError } from '../../errors/gateway-error.ts';
+import { mapProviderFailure, type ProviderFailureKind } from '../../errors/upstream-mapping.ts';
+import { parseRetryAfter } from '../../lib/retry-after.ts';
 import type { HeaderLookup } from '../dialect.ts';
-import { scrubSecrets } from '../../lib/scrub.ts';
 import { errorBodySchema } from './wire-types.ts';
 
 /**
  * Anthropic errors → gateway errors (wire README 3.5, 5.8; https://docs.claude.com/en/api/errors).
- * Problems with the gateway's own provider account (401/403), routing (404) and provider
- * faults become 502 with gateway-written text that names neither the provider nor the key;
- * only 400/413 pass Anthropic's text on (scrubbed), because it tells the caller what to fix.
+ * This file only reads Anthropic's body (`{"type":"error","error":{"type","message"}}`) and
+ * retry hints; status, type, code and text come from the one table in
+ * src/errors/upstream-mapping.ts.
  */
 export interface AnthropicErrorInfo {
   type: string | undefined;
@@ -38,46 +39,25 @@ export function streamError(info: AnthropicErrorInfo): UpstreamError {
   return upstreamError(status, info, undefined);
 }
 
+/**
+ * Where Anthropic's type says more than the status: `overloaded_error` under any status, and
+ * `invalid_request_error` for a 4xx Anthropic does not list (wire README 3.5).
+ */
+function kindOfType(status: number, type: string | undefined): ProviderFailureKind | undefined {
+  if (type === 'overloaded_error') return 'overloaded';
+  if (type === 'invalid_request_error' && status > 400 && status < 500 && status !== 413 && status !== 429) return 'invalid_request';
+  return undefined;
+}
+
 function upstreamError(status: number, info: AnthropicErrorInfo, retryAfter: number | undefined): UpstreamError {
-  const message = info.message === undefined ? '' : scrubSecrets(info.message).trim();
-  const cause = { upstreamStatus: status, upstreamType: info.type, upstreamMessage: message };
-  const retry = retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter };
-  if (status === 529 || info.type === 'overloaded_error') {
-    return new UpstreamError(503, 'service_unavailable_error', 'The model is currently overloaded. Please try again later.', {
-      code: 'server_is_overloaded',
-      cause,
-      ...retry,
-    });
-  }
-  switch (status) {
-    case 400:
-      return badRequest(message, cause);
-    case 401:
-    case 403:
-      return new UpstreamError(502, 'server_error', 'The gateway could not authenticate with the upstream provider.', {
-        code: 'upstream_auth_failed',
-        cause,
-      });
-    case 404:
-      return new UpstreamError(502, 'server_error', 'The requested model is not available upstream.', { code: 'upstream_not_found', cause });
-    case 413:
-      return new UpstreamError(413, 'invalid_request_error', message || 'The request is too large.', { code: 'request_too_large', cause });
-    case 429:
-      return new UpstreamError(429, 'rate_limit_error', rateLimitMessage(retryAfter), { code: 'rate_limit_exceeded', cause, ...retry });
-  }
-  // Anthropic uses invalid_request_error for 4xx statuses it does not list (wire README 3.5).
-  if (status > 400 && status < 500 && info.type === 'invalid_request_error') return badRequest(message, cause);
-  return new UpstreamError(502, 'server_error', 'The upstream provider failed to process the request.', { code: 'upstream_error', cause });
-}
-
-function badRequest(message: string, cause: unknown): UpstreamError {
-  return new UpstreamError(400, 'invalid_request_error', message || 'The request was rejected as invalid.', { cause });
-}
-
-function rateLimitMessage(retryAfter: number | undefined): string {
-  const base = 'Rate limit reached for this model upstream.';
-  if (retryAfter === undefined) return `${base} Please try again later.`;
-  return `${base} Please try again in ${Math.max(1, Math.ceil(retryAfter))}s.`;
+  const kind = kindOfType(status, info.type);
+  return mapProviderFailure({
+    status,
+    ...(kind ? { kind } : {}),
+    message: info.message,
+    retryAfterSeconds: retryAfter,
+    cause: { upstreamStatus: status, upstreamType: info.type },
+  });
 }
 
 function readErrorBody(body: Uint8Array): AnthropicErrorInfo {
@@ -98,13 +78,9 @@ function readErrorBody(body: Uint8Array): AnthropicErrorInfo {
  * (wire README 3.5; anthropic-sdk-typescript src/client.ts).
  */
 function retryAfterSeconds(headers: HeaderLookup): number | undefined {
+  const fromHeader = parseRetryAfter(headers('retry-after'));
+  if (fromHeader !== undefined) return fromHeader;
   const ms = headers('retry-after-ms')?.trim();
-  const value = headers('retry-after')?.trim();
-  if (value !== undefined && /^\d+(\.\d+)?$/.test(value)) return Number(value);
-  if (value !== undefined && value !== '') {
-    const date = Date.parse(value);
-    if (Number.isFinite(date)) return Math.max(0, (date - Date.now()) / 1000);
-  }
   if (ms !== undefined && /^\d+(\.\d+)?$/.test(ms)) return Number(ms) / 1000;
   return undefined;
 }

@@ -1,10 +1,9 @@
 import { InternalError, UpstreamError, type GatewayError } from '../../errors/gateway-error.ts';
-import { toOpenAIErrorEvent } from '../../errors/to-openai.ts';
 import type { ChunkToolCallDelta } from '../../openai/chat-response.ts';
 import type { Usage } from '../../openai/usage.ts';
 import { SseDecoder, type EventSourceMessage } from '../../sse/sse-decoder.ts';
-import { SSE_DONE } from '../../sse/sse-encoder.ts';
-import type { StreamContext, StreamTranslator } from '../dialect.ts';
+import type { StreamContext, StreamTerminal, StreamTokens, StreamTranslator } from '../dialect.ts';
+import { StreamTally } from '../stream-tally.ts';
 import { ChunkWriter } from '../../openai/chunk-writer.ts';
 import { streamError } from './errors.ts';
 import { malformedResponse } from './malformed.ts';
@@ -38,6 +37,9 @@ type Phase = 'open' | 'done' | 'failed';
  * (wire README 3.4, 5.7). Only a partial upstream event is ever held back. A stream that
  * fails (an `error` event, unreadable data, or an end without `message_stop`) ends with an
  * OpenAI error event and no `[DONE]`, so a client never mistakes it for a complete answer.
+ * Input tokens are known from `message_start`; output tokens from the cumulative
+ * `message_delta.usage.output_tokens`, estimated from the streamed text before that arrives
+ * (message_start's `output_tokens` is a placeholder).
  */
 export class AnthropicStreamTranslator implements StreamTranslator {
   readonly #decoder = new SseDecoder();
@@ -47,6 +49,9 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   #phase: Phase = 'open';
   #ended = false;
   #counts: AnthropicCounts | undefined;
+  /** Whether a message_delta has stated the real output count (message_start's is a placeholder). */
+  #outputCounted = false;
+  readonly #tally = new StreamTally();
   #roleSent = false;
   #finishSent = false;
   #toolCalls = 0;
@@ -58,6 +63,19 @@ export class AnthropicStreamTranslator implements StreamTranslator {
 
   get usage(): Usage | undefined {
     return this.#counts === undefined ? undefined : toUsage(this.#counts);
+  }
+
+  get terminal(): StreamTerminal | undefined {
+    return this.#tally.terminal;
+  }
+
+  tokensSoFar(): StreamTokens {
+    const usage = this.usage;
+    return this.#tally.tokens({
+      promptTokens: usage?.promptTokens,
+      cachedTokens: usage?.cachedTokens,
+      completionTokens: this.#outputCounted ? usage?.completionTokens : undefined,
+    });
   }
 
   push(chunk: Uint8Array): string {
@@ -131,6 +149,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     if (this.#blocks.has(index)) return this.#fail(malformedResponse(new Error(`block ${index} started twice`)));
     if (block.type === 'tool_use' && typeof block['id'] === 'string' && typeof block['name'] === 'string') {
       const ordinal = this.#toolCalls++;
+      this.#tally.text(block['name']);
       this.#blocks.set(index, { kind: 'tool', index: ordinal, sentArguments: false, startInput: block['input'] });
       const call: ChunkToolCallDelta = { index: ordinal, id: block['id'], type: 'function', function: { name: block['name'], arguments: '' } };
       if (this.#roleSent) return this.#out.choice({ tool_calls: [call] });
@@ -161,6 +180,8 @@ export class AnthropicStreamTranslator implements StreamTranslator {
       if (block.kind !== 'tool') return this.#fail(malformedResponse(new Error(`input_json_delta for text block ${index}`)));
       return this.#arguments(block, delta['partial_json']);
     }
+    // Thinking is billed as output though it has no Chat Completions slot: it counts for the estimate.
+    if (delta.type === 'thinking_delta' && typeof delta['thinking'] === 'string') this.#tally.text(delta['thinking']);
     // thinking_delta, signature_delta, citations_delta and newer delta types (wire README 5.7).
     return '';
   }
@@ -180,6 +201,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     if (!parsed.success) return this.#fail(malformedResponse(parsed.error));
     // Cumulative counts: the last message_delta wins, never a sum (wire README 5.6).
     this.#counts = mergeCounts(this.#counts ?? ZERO_COUNTS, parsed.data.usage ?? {});
+    if (parsed.data.usage?.output_tokens != null) this.#outputCounted = true;
     const stopReason = parsed.data.delta.stop_reason;
     if (stopReason == null || this.#finishSent) return '';
     this.#finishSent = true;
@@ -195,7 +217,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     const usage = this.usage;
     if (this.#includeUsage && usage !== undefined) out += this.#out.usage(usage);
     this.#phase = 'done';
-    return out + SSE_DONE;
+    return out + this.#tally.done();
   }
 
   #upstreamError(data: unknown): string {
@@ -212,18 +234,20 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   }
 
   #content(text: string): string {
+    this.#tally.text(text);
     return text === '' ? '' : this.#out.choice({ content: text });
   }
 
   #arguments(block: Extract<Block, { kind: 'tool' }>, fragment: string): string {
     if (fragment === '') return '';
     block.sentArguments = true;
+    this.#tally.text(fragment);
     return this.#out.choice({ tool_calls: [{ index: block.index, function: { arguments: fragment } }] });
   }
 
   #fail(err: GatewayError): string {
     this.#phase = 'failed';
-    return toOpenAIErrorEvent(err);
+    return this.#tally.error(err);
   }
 }
 

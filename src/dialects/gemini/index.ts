@@ -1,6 +1,6 @@
 import type { Dialect } from '../dialect.ts';
 import { parseGeminiError } from './errors.ts';
-import { buildGeminiRequest } from './request.ts';
+import { buildGeminiRequest, geminiCannotServe } from './request.ts';
 import { parseGeminiResponse } from './response.ts';
 import { createGeminiStreamTranslator } from './stream.ts';
 
@@ -11,6 +11,7 @@ import { createGeminiStreamTranslator } from './stream.ts';
  */
 export const geminiDialect: Dialect = {
   id: 'gemini',
+  cannotServe: geminiCannotServe,
   buildRequest: buildGeminiRequest,
   parseResponse: parseGeminiResponse,
   parseError: parseGeminiError,

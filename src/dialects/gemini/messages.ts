@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { InvalidRequestError } from '../../errors/gateway-error.ts';
 import type { AssistantMessage, ChatMessage, ContentPart } from '../../openai/chat-request.ts';
 import { assistantParts, systemTexts, toolResultText, userParts } from './parts.ts';
-import { thoughtSignatureFromId } from './tool-call-ids.ts';
+import { signFirstFunctionCall, thoughtSignatureFromId } from './tool-call-ids.ts';
 import type { GeminiContent, GeminiPart, GeminiRequest, GeminiRole, JsonObject } from './wire-types.ts';
 
 /**
@@ -118,6 +118,8 @@ class ContentBuilder {
 export function translateMessages(messages: ChatMessage[]): Pick<GeminiRequest, 'systemInstruction' | 'contents'> {
   const builder = new ContentBuilder();
   messages.forEach((msg, i) => builder.message(msg, i));
+  // After merging: a step is one model Content, and only its first functionCall is validated.
+  for (const content of builder.contents) if (content.role === 'model') signFirstFunctionCall(content.parts);
   const first = builder.contents[0];
   if (!first) {
     throw new InvalidRequestError('messages must contain at least one non-empty user message.', { param: 'messages' });

@@ -1,3 +1,4 @@
+import { CapabilityError } from '../../errors/capability-error.ts';
 import { asGatewayError, InvalidRequestError } from '../../errors/gateway-error.ts';
 import type { ChatRequest } from '../../openai/chat-request.ts';
 import type { TargetContext, UpstreamRequest } from '../dialect.ts';
@@ -22,17 +23,23 @@ function refuse(message: string, param: string): never {
   throw new InvalidRequestError(message, { param });
 }
 
-function refuseUndeliverable(req: ChatRequest): void {
+/**
+ * What Gemini cannot serve through this translation, as a CapabilityError naming the parameter
+ * (the routing plan then tries another target); undefined when it can. Reads fields only.
+ */
+export function geminiCannotServe(req: ChatRequest): CapabilityError | undefined {
   const present = (v: unknown): boolean => v !== undefined && v !== null && v !== false;
-  if (present(req.functions)) refuse('The deprecated "functions" parameter is not supported; use "tools".', 'functions');
-  if (present(req.function_call)) refuse('The deprecated "function_call" parameter is not supported; use "tool_choice".', 'function_call');
-  if (present(req.logprobs)) refuse('logprobs are not supported by this model.', 'logprobs');
-  if (typeof req.top_logprobs === 'number' && req.top_logprobs > 0) refuse('top_logprobs is not supported by this model.', 'top_logprobs');
-  if (present(req.audio)) refuse('Audio output is not supported by this model.', 'audio');
+  const gap = (message: string, param: string) => new CapabilityError(param, message);
+  if (present(req.functions)) return gap('The deprecated "functions" parameter is not supported; use "tools".', 'functions');
+  if (present(req.function_call)) return gap('The deprecated "function_call" parameter is not supported; use "tool_choice".', 'function_call');
+  if (present(req.logprobs)) return gap('logprobs are not supported by this model.', 'logprobs');
+  if (typeof req.top_logprobs === 'number' && req.top_logprobs > 0) return gap('top_logprobs is not supported by this model.', 'top_logprobs');
+  if (present(req.audio)) return gap('Audio output is not supported by this model.', 'audio');
   if (Array.isArray(req.modalities) && req.modalities.some((m) => m !== 'text')) {
-    refuse('Only the "text" output modality is supported by this model.', 'modalities');
+    return gap('Only the "text" output modality is supported by this model.', 'modalities');
   }
-  if (present(req.web_search_options)) refuse('web_search_options is not supported by this model.', 'web_search_options');
+  if (present(req.web_search_options)) return gap('web_search_options is not supported by this model.', 'web_search_options');
+  return undefined;
 }
 
 function responseFormat(req: ChatRequest, config: GeminiGenerationConfig): void {
@@ -79,7 +86,8 @@ function encodeBody(body: GeminiRequest): Uint8Array {
 }
 
 function build(req: ChatRequest, target: TargetContext): UpstreamRequest {
-  refuseUndeliverable(req);
+  const gap = geminiCannotServe(req);
+  if (gap) throw gap;
   const body: GeminiRequest = { ...translateMessages(req.messages), ...translateTools(req) };
   const config = generationConfig(req);
   if (Object.keys(config).length > 0) body.generationConfig = config;

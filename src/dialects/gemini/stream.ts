@@ -1,11 +1,10 @@
 import { InternalError, type GatewayError } from '../../errors/gateway-error.ts';
-import { toOpenAIErrorEvent } from '../../errors/to-openai.ts';
 import type { ChatCompletionChunk } from '../../openai/chat-response.ts';
 import { ChunkWriter } from '../../openai/chunk-writer.ts';
 import type { Usage } from '../../openai/usage.ts';
 import { SseDecoder, type EventSourceMessage } from '../../sse/sse-decoder.ts';
-import { SSE_DONE } from '../../sse/sse-encoder.ts';
-import type { StreamContext, StreamTranslator } from '../dialect.ts';
+import type { StreamContext, StreamTerminal, StreamTokens, StreamTranslator } from '../dialect.ts';
+import { StreamTally } from '../stream-tally.ts';
 import { geminiErrorOf, malformedUpstream, upstreamErrorFrom } from './errors.ts';
 import { mapFinishReason, mapUsage } from './mapping.ts';
 import { textOfPart, toolCallFromPart } from './response.ts';
@@ -17,7 +16,9 @@ import { generateContentResponseSchema, type Candidate } from './wire-types.ts';
  * tool-call delta with the complete arguments. Finish chunks are held until the upstream body
  * ends: then every part has been seen (a call after the finishReason still turns the reason
  * into `tool_calls`), and a body that ends without a finishReason is reported as truncated
- * instead of closing like a success.
+ * instead of closing like a success. Every event's `usageMetadata` is cumulative, so the tokens
+ * so far are Google's own counts; the output is estimated only while no event has stated
+ * `candidatesTokenCount`/`thoughtsTokenCount` (proto3 JSON omits zero counts).
  */
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
@@ -36,6 +37,9 @@ class GeminiStreamTranslator implements StreamTranslator {
   private readonly choices = new Map<number, ChoiceState>();
   private phase: 'open' | 'failed' | 'ended' = 'open';
   private lastUsage: Usage | undefined;
+  /** Whether the last usageMetadata stated an output count. */
+  private outputCounted = false;
+  private readonly tally = new StreamTally();
   private sawEvent = false;
   private raw: Uint8Array[] = [];
   private rawBytes = 0;
@@ -48,6 +52,19 @@ class GeminiStreamTranslator implements StreamTranslator {
 
   get usage(): Usage | undefined {
     return this.lastUsage;
+  }
+
+  get terminal(): StreamTerminal | undefined {
+    return this.tally.terminal;
+  }
+
+  tokensSoFar(): StreamTokens {
+    const u = this.lastUsage;
+    return this.tally.tokens({
+      promptTokens: u?.promptTokens,
+      cachedTokens: u?.cachedTokens,
+      completionTokens: this.outputCounted ? u?.completionTokens : undefined,
+    });
   }
 
   push(chunk: Uint8Array): string {
@@ -66,18 +83,18 @@ class GeminiStreamTranslator implements StreamTranslator {
     if (wasFailed || failed) return out;
     if (!this.sawEvent) {
       const error = this.rawError();
-      if (error) return out + toOpenAIErrorEvent(error);
+      if (error) return out + this.tally.error(error);
     }
     const states = [...this.choices.entries()].sort(([a], [b]) => a - b);
     if (states.length === 0 || states.some(([, s]) => s.finish === undefined)) {
-      return out + toOpenAIErrorEvent(malformedUpstream('stream ended without finishReason'));
+      return out + this.tally.error(malformedUpstream('stream ended without finishReason'));
     }
     for (const [index, state] of states) {
       const reason = state.finish === 'blocked' ? 'content_filter' : mapFinishReason(state.finish, state.toolCalls > 0);
       out += this.chunk([{ index, delta: {}, logprobs: null, finish_reason: reason }]);
     }
     if (this.ctx.includeUsage && this.lastUsage) out += this.writer.usage(this.lastUsage);
-    return out + SSE_DONE;
+    return out + this.tally.done();
   }
 
   private keepRaw(chunk: Uint8Array): void {
@@ -109,7 +126,7 @@ class GeminiStreamTranslator implements StreamTranslator {
 
   private fail(error: GatewayError): string {
     this.phase = 'failed';
-    return toOpenAIErrorEvent(error);
+    return this.tally.error(error);
   }
 
   private handleEvent(data: string): string {
@@ -124,7 +141,11 @@ class GeminiStreamTranslator implements StreamTranslator {
     const parsed = generateContentResponseSchema.safeParse(value);
     if (!parsed.success) return this.fail(malformedUpstream('unexpected stream event shape', parsed.error));
     const response = parsed.data;
-    if (response.usageMetadata) this.lastUsage = mapUsage(response.usageMetadata); // cumulative: last wins
+    if (response.usageMetadata) {
+      const m = response.usageMetadata;
+      this.lastUsage = mapUsage(m); // cumulative: last wins
+      this.outputCounted = m.candidatesTokenCount != null || m.thoughtsTokenCount != null;
+    }
 
     let out = '';
     const candidates = response.candidates ?? [];
@@ -152,6 +173,9 @@ class GeminiStreamTranslator implements StreamTranslator {
     const [state, opening] = this.open(index);
     let out = opening;
     for (const part of candidate.content?.parts ?? []) {
+      // Thoughts are billed as output though never sent on: they count for the estimate.
+      this.tally.text(part.text);
+      if (part.functionCall) this.tally.text(part.functionCall.name + JSON.stringify(part.functionCall.args ?? {}));
       const text = textOfPart(part);
       if (text !== '') out += this.delta(index, { content: text });
       const call = toolCallFromPart(part);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { GeminiPart } from './wire-types.ts';
 
 /**
  * Tool-call ids minted for Gemini function calls, carrying the call's `thoughtSignature`.
@@ -9,7 +10,8 @@ import { randomBytes } from 'node:crypto';
  * for it, and the gateway runs as several replicas without shared state, so the signature
  * travels inside the id the caller echoes back: `call_<24 alnum>[_ts_<base64url signature>]`.
  * The alphabet stays `^[a-zA-Z0-9_-]+$` because the same conversation may later be sent to
- * Anthropic, which enforces that pattern on tool_use ids.
+ * Anthropic, which enforces that pattern on tool_use ids. (OpenAI's 40-character limit is met
+ * where the history goes to OpenAI: `../tool-call-ids.ts`.)
  */
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -47,4 +49,22 @@ export function thoughtSignatureFromId(id: string): string | undefined {
   if (!urlSafe) return undefined;
   const standard = urlSafe.replace(/-/g, '+').replace(/_/g, '/');
   return standard + '='.repeat((4 - (standard.length % 4)) % 4);
+}
+
+/**
+ * Google's documented stand-in for a signature the model never produced ("Thought signatures",
+ * FAQ: conversations transferred from another model, or function calls the client injected):
+ * Gemini 3 then skips validation for that part instead of refusing the turn with a 400.
+ */
+export const PLACEHOLDER_THOUGHT_SIGNATURE = 'skip_thought_signature_validator';
+
+/**
+ * Gemini 3 validates the signature on the first `functionCall` part of every model step
+ * (parallel calls share the first one's). When that part has none — ids the client made, or
+ * another provider's `toolu_…`/`call_…` ids after a failover — it gets the placeholder; parts
+ * that carry a signature the gateway minted are left exactly as they are. Mutates `parts`.
+ */
+export function signFirstFunctionCall(parts: GeminiPart[]): void {
+  const first = parts.find((part) => part.functionCall !== undefined);
+  if (first !== undefined && !first.thoughtSignature) first.thoughtSignature = PLACEHOLDER_THOUGHT_SIGNATURE;
 }

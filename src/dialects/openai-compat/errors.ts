@@ -1,5 +1,5 @@
-import { UpstreamError, type OpenAIErrorType } from '../../errors/gateway-error.ts';
-import { scrubSecrets } from '../../lib/scrub.ts';
+import { mapProviderFailure } from '../../errors/upstream-mapping.ts';
+import type { UpstreamError } from '../../errors/gateway-error.ts';
 import { parseRetryAfter } from '../../lib/retry-after.ts';
 import type { HeaderLookup } from '../dialect.ts';
 
@@ -9,29 +9,13 @@ interface OpenAIErrorShape {
 }
 
 /**
- * Maps a provider's HTTP error to what the caller sees. The caller's request may be at fault
- * (4xx kept), but a provider's auth or not-found error is the gateway's problem, so it becomes
- * 502 without saying which provider or key.
+ * An OpenAI-compatible provider's HTTP error (`{"error":{"message","type","param","code"}}`,
+ * https://platform.openai.com/docs/guides/error-codes; also `{"error":"…"}` and
+ * `{"message":"…"}` from compatible servers) → what the caller sees, by the one table in
+ * src/errors/upstream-mapping.ts. The body is only read here; any body that is not JSON maps
+ * by status alone.
  */
-export function mapUpstreamStatus(status: number): { status: number; type: OpenAIErrorType } {
-  if (status === 429) return { status: 429, type: 'rate_limit_error' };
-  if (status === 401 || status === 403 || status === 404) return { status: 502, type: 'api_error' };
-  if (status === 408 || status === 504) return { status: 504, type: 'timeout_error' };
-  if (status === 503 || status === 529) return { status: 503, type: 'service_unavailable_error' };
-  if (status >= 500) return { status: 502, type: 'api_error' };
-  if (status === 413) return { status: 413, type: 'invalid_request_error' };
-  return { status: status >= 400 ? status : 502, type: 'invalid_request_error' };
-}
-
-const GENERIC: Record<number, string> = {
-  429: 'The model provider is rate limiting requests. Retry later.',
-  502: 'The model provider returned an error.',
-  503: 'The model provider is overloaded or unavailable. Retry later.',
-  504: 'The model provider timed out.',
-};
-
 export function parseOpenAIError(status: number, headers: HeaderLookup, body: Uint8Array): UpstreamError {
-  const mapped = mapUpstreamStatus(status);
   let message: string | undefined;
   let param: string | null = null;
   let code: string | null = null;
@@ -45,15 +29,14 @@ export function parseOpenAIError(status: number, headers: HeaderLookup, body: Ui
       if (typeof e.code === 'string') code = e.code;
     } else if (typeof parsed.message === 'string') message = parsed.message;
   } catch {
-    // Not JSON (an HTML error page, say): the generic message below is all the caller gets.
+    // Not JSON (an HTML error page, say): the table's own words are all the caller gets.
   }
-  // The provider's own words only where they concern the caller's request (4xx other than auth).
-  const passThrough = mapped.status < 500 && mapped.status !== 429 && message !== undefined;
-  const text = passThrough ? scrubSecrets(message!) : (GENERIC[mapped.status] ?? 'The model provider returned an error.');
-  const retryAfterSeconds = parseRetryAfter(headers('retry-after'));
-  return new UpstreamError(mapped.status, mapped.type, text, {
-    param: passThrough ? param : null,
-    code: passThrough ? code : mapped.status === 429 ? 'rate_limit_exceeded' : 'upstream_error',
-    ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+  return mapProviderFailure({
+    status,
+    message,
+    param,
+    code,
+    retryAfterSeconds: parseRetryAfter(headers('retry-after')),
+    cause: { upstreamStatus: status, upstreamCode: code },
   });
 }

@@ -1,23 +1,27 @@
-import { UpstreamError } from '../../errors/gateway-error.ts';
 import type { ChatCompletion } from '../../openai/chat-response.ts';
-import { fromOpenAIUsage, type Usage } from '../../openai/usage.ts';
+import { malformedCompletion, normalizeCompletion } from '../../openai/normalize-completion.ts';
+import { isRecord } from '../../openai/schema-parts.ts';
+import type { Usage } from '../../openai/usage.ts';
 import type { ResponseContext } from '../dialect.ts';
+import { parseOpenAIError } from './errors.ts';
 
-/** An OpenAI-compatible completion, re-labelled with the gateway's id and the public model name. */
+const NO_HEADERS = (): undefined => undefined;
+
+/**
+ * An OpenAI-compatible completion, made to fit the OpenAI schema (normalizeCompletion:
+ * relabelled with the gateway's id and the public model name, finish reasons mapped, usage
+ * exact or left out). Throws a 502 UpstreamError for a body that is no completion, a 200 that
+ * carries an `{"error":…}` object, or a provider-declared `finish_reason: "error"`.
+ */
 export function parseOpenAIResponse(body: Uint8Array, ctx: ResponseContext): { completion: ChatCompletion; usage: Usage | undefined } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
   } catch (cause) {
-    throw new UpstreamError(502, 'api_error', 'The model provider returned a malformed response.', { cause, code: 'upstream_malformed' });
+    throw malformedCompletion(cause);
   }
-  if (!parsed || typeof parsed !== 'object' || !Array.isArray((parsed as { choices?: unknown }).choices)) {
-    throw new UpstreamError(502, 'api_error', 'The model provider returned a malformed response.', { code: 'upstream_malformed' });
+  if (isRecord(parsed) && !Array.isArray(parsed['choices']) && parsed['error'] !== undefined && parsed['error'] !== null) {
+    throw parseOpenAIError(502, NO_HEADERS, body);
   }
-  const completion = parsed as ChatCompletion;
-  completion.id = ctx.id;
-  completion.model = ctx.publicModel;
-  completion.object = 'chat.completion';
-  if (typeof completion.created !== 'number') completion.created = ctx.created;
-  return { completion, usage: fromOpenAIUsage(completion.usage) };
+  return normalizeCompletion(parsed, ctx);
 }

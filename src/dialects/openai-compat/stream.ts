@@ -1,29 +1,60 @@
-import { UpstreamError } from '../../errors/gateway-error.ts';
-import { toOpenAIErrorEvent } from '../../errors/to-openai.ts';
-import type { ChatCompletionChunk } from '../../openai/chat-response.ts';
+import { UpstreamError, type GatewayError } from '../../errors/gateway-error.ts';
+import { ChunkNormalizer } from '../../openai/normalize-chunk.ts';
+import { isRecord } from '../../openai/schema-parts.ts';
 import { fromOpenAIUsage, type Usage } from '../../openai/usage.ts';
 import { SseDecoder } from '../../sse/sse-decoder.ts';
-import { SSE_DONE, sseData } from '../../sse/sse-encoder.ts';
-import type { StreamContext, StreamTranslator } from '../dialect.ts';
+import type { StreamContext, StreamTerminal, StreamTokens, StreamTranslator } from '../dialect.ts';
+import { StreamTally } from '../stream-tally.ts';
 import { parseOpenAIError } from './errors.ts';
 
 const NO_HEADERS = (): undefined => undefined;
 
+/** Generated text in a provider chunk's deltas, for the output estimate of a stream stopped before its usage chunk. */
+function countText(tally: StreamTally, choices: unknown): void {
+  if (!Array.isArray(choices)) return;
+  for (const c of choices as Array<{ delta?: Record<string, unknown> } | null>) {
+    const d = c?.delta;
+    if (typeof d !== 'object' || d === null) continue;
+    for (const k of ['content', 'refusal', 'reasoning_content']) if (typeof d[k] === 'string') tally.text(d[k]);
+    for (const call of Array.isArray(d['tool_calls']) ? (d['tool_calls'] as Array<{ function?: { name?: unknown; arguments?: unknown } } | null>) : []) {
+      if (typeof call?.function?.name === 'string') tally.text(call.function.name);
+      if (typeof call?.function?.arguments === 'string') tally.text(call.function.arguments);
+    }
+  }
+}
+
 /**
- * OpenAI-compatible SSE → OpenAI SSE: event by event, the id and model are re-labelled, usage
- * is recorded, and the usage chunk that the gateway forced on is dropped when the caller did
- * not ask for it. An error object in the stream becomes an OpenAI error event, then the end.
+ * OpenAI-compatible SSE → OpenAI SSE, event by event: every chunk is made to fit the OpenAI
+ * schema by a ChunkNormalizer (relabelled, finish reasons mapped, usage made exact and emitted
+ * once before `[DONE]` only when the caller asked for it). An error object in the stream, or a
+ * provider-declared `finish_reason: "error"`, becomes an OpenAI error event, then the end.
+ * These servers count tokens only in the final usage chunk: before it, the input is unknown and
+ * the output is estimated from the streamed text.
  */
 export class OpenAIStreamTranslator implements StreamTranslator {
   private readonly decoder = new SseDecoder();
+  private readonly chunks: ChunkNormalizer;
   private state: 'open' | 'done' | 'failed' | 'ended' = 'open';
-  private sawFinish = false;
-  private usageSeen: Usage | undefined;
 
-  constructor(private readonly ctx: StreamContext) {}
+  constructor(ctx: StreamContext) {
+    this.chunks = new ChunkNormalizer(ctx);
+  }
+
+  /** Terminal event and streamed text, for settlement; every `[DONE]` and error event goes through it. */
+  private readonly tally = new StreamTally();
 
   get usage(): Usage | undefined {
-    return this.usageSeen;
+    return fromOpenAIUsage(this.chunks.usage);
+  }
+
+  get terminal(): StreamTerminal | undefined {
+    return this.tally.terminal;
+  }
+
+  /** OpenAI-compatible providers count only in the usage chunk at the end: before it, input is unknown and output estimated. */
+  tokensSoFar(): StreamTokens {
+    const u = this.usage;
+    return this.tally.tokens({ promptTokens: u?.promptTokens, cachedTokens: u?.cachedTokens, completionTokens: u?.completionTokens });
   }
 
   push(chunk: Uint8Array): string {
@@ -35,14 +66,10 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     if (this.state === 'ended') throw new Error('OpenAIStreamTranslator.end called twice');
     let out = this.translate(this.decoder.end());
     if (this.state === 'open') {
-      if (this.sawFinish) {
-        // Some compatible servers omit [DONE]; the answer itself was complete.
-        out += SSE_DONE;
-      } else {
-        out += toOpenAIErrorEvent(
-          new UpstreamError(502, 'api_error', 'The model provider ended the stream before it was complete.', { code: 'upstream_stream_truncated' }),
-        );
-      }
+      // Some compatible servers omit [DONE]; an answer whose every choice finished was complete.
+      out += this.chunks.complete
+        ? this.chunks.tail() + this.tally.done()
+        : this.fail(new UpstreamError(502, 'api_error', 'The model provider ended the stream before it was complete.', { code: 'upstream_stream_truncated' }));
     }
     this.state = 'ended';
     return out;
@@ -52,47 +79,44 @@ export class OpenAIStreamTranslator implements StreamTranslator {
     let out = '';
     for (const ev of events) {
       if (this.state !== 'open') break;
-      const data = ev.data;
-      if (data === '[DONE]') {
-        out += SSE_DONE;
-        this.state = 'done';
+      if (ev.data === '[DONE]') {
+        out += this.done();
         break;
       }
-      let chunk: ChatCompletionChunk & { error?: unknown };
+      let chunk: unknown;
       try {
-        chunk = JSON.parse(data) as ChatCompletionChunk & { error?: unknown };
+        chunk = JSON.parse(ev.data);
       } catch (cause) {
         out += this.fail(new UpstreamError(502, 'api_error', 'The model provider sent a malformed stream event.', { cause, code: 'upstream_malformed' }));
         break;
       }
-      if (chunk.error !== undefined) {
-        const status = 502;
-        out += this.fail(parseOpenAIError(status, NO_HEADERS, Buffer.from(data)));
+      if (!isRecord(chunk)) {
+        out += this.fail(new UpstreamError(502, 'api_error', 'The model provider sent a malformed stream event.', { code: 'upstream_malformed' }));
         break;
       }
-      out += this.relabel(chunk);
+      if (chunk['error'] !== undefined && chunk['error'] !== null) {
+        out += this.fail(parseOpenAIError(502, NO_HEADERS, Buffer.from(ev.data)));
+        break;
+      }
+      countText(this.tally, chunk['choices']);
+      const { text, error } = this.chunks.chunk(chunk);
+      out += text;
+      if (error) out += this.fail(error);
     }
     return out;
   }
 
-  private relabel(chunk: ChatCompletionChunk): string {
-    chunk.id = this.ctx.id;
-    chunk.model = this.ctx.publicModel;
-    if (chunk.usage) this.usageSeen = fromOpenAIUsage(chunk.usage) ?? this.usageSeen;
-    const choices = chunk.choices;
-    if (Array.isArray(choices)) {
-      for (const c of choices) if (c.finish_reason) this.sawFinish = true;
+  /** `[DONE]`: open choices are finished, the usage chunk goes out if asked; a stream with no answer at all is an error. */
+  private done(): string {
+    if (!this.chunks.sawChoice) {
+      return this.fail(new UpstreamError(502, 'api_error', 'The model provider returned an empty response.', { code: 'upstream_empty' }));
     }
-    if (!this.ctx.includeUsage) {
-      // The usage chunk exists only because the gateway asked for it.
-      if (Array.isArray(choices) && choices.length === 0 && chunk.usage) return '';
-      delete chunk.usage;
-    }
-    return sseData(chunk);
+    this.state = 'done';
+    return this.chunks.tail() + this.tally.done();
   }
 
-  private fail(err: UpstreamError): string {
+  private fail(err: GatewayError): string {
     this.state = 'failed';
-    return toOpenAIErrorEvent(err);
+    return this.tally.error(err);
   }
 }

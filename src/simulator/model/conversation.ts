@@ -16,6 +16,16 @@ export interface ToolResultView {
   readonly content: string;
 }
 
+/**
+ * The answer format the request asks for: free text, any JSON object (OpenAI `json_object`,
+ * Gemini `responseMimeType: application/json` without a schema) or JSON fitting a JSON Schema
+ * (OpenAI `json_schema`, Anthropic `output_config.format`, Gemini `responseJsonSchema`/`responseSchema`).
+ */
+export type OutputFormat =
+  | { readonly kind: 'text' }
+  | { readonly kind: 'json_object' }
+  | { readonly kind: 'json_schema'; readonly schema: unknown };
+
 /** The provider-neutral view of a request that the responder answers. */
 export interface Conversation {
   readonly model: string;
@@ -27,4 +37,15 @@ export interface Conversation {
   readonly maxTokens: number | undefined;
   readonly stop: readonly string[];
   readonly promptTokens: number;
+  /** System instructions (OpenAI system/developer, Anthropic `system`, Gemini `systemInstruction`); default ''. */
+  readonly instructions?: string;
+  /** Default `{ kind: 'text' }`. */
+  readonly output?: OutputFormat;
+  /** How many alternative answers to give (OpenAI `n`, Gemini `candidateCount`); default 1. */
+  readonly choices?: number;
+  /**
+   * Text of a final assistant turn (Anthropic prefill) that the answer continues; default ''.
+   * A prefill starting with `{` asks for a JSON object, as Anthropic documents for JSON output.
+   */
+  readonly prefill?: string;
 }

@@ -1,6 +1,7 @@
 import type { Conversation, ToolSpec } from './conversation.ts';
 import { valueForSchema, type JsonValue } from './schema-value.ts';
-import { DEFAULT_CHUNKS, excerpt, splitWords, truncatePieces } from './text.ts';
+import { structuredText } from './structured.ts';
+import { DEFAULT_CHUNKS, excerpt, splitEven, splitWords, truncatePieces } from './text.ts';
 import { countTokens } from './tokens.ts';
 
 /** Why the answer ended, in provider-neutral terms. */
@@ -38,14 +39,16 @@ function chooseTool(conv: Conversation): ToolSpec | undefined {
   return said.length === 0 ? undefined : conv.tools.find((t) => said.includes(t.name.toLowerCase()));
 }
 
-function answerText(conv: Conversation): string {
+function answerText(conv: Conversation, choice: number): string {
+  // Alternatives differ from the first answer so that callers can tell choices apart.
+  const alternative = choice > 0 ? ` Alternative ${choice + 1}.` : '';
   if (conv.toolResults.length > 0) {
     const parts = conv.toolResults.map((r) => `The ${r.name} tool returned ${excerpt(r.content, 160)}.`);
-    return `${parts.join(' ')} Based on that result, here is a short simulated answer.`;
+    return `${parts.join(' ')} Based on that result, here is a short simulated answer.${alternative}`;
   }
   const said = excerpt(conv.lastUserText, 80);
   const opener = said.length > 0 ? `You said: "${said}".` : 'Hello!';
-  return `${opener} This is a simulated answer, identical for identical requests.`;
+  return `${opener} This is a simulated answer, identical for identical requests.${alternative}`;
 }
 
 function firstStop(text: string, stops: readonly string[]): { at: number; seq: string } | undefined {
@@ -58,11 +61,18 @@ function firstStop(text: string, stops: readonly string[]): { at: number; seq: s
   return best;
 }
 
+/** What follows a prefill: the answer without the prefix the caller already wrote. */
+function continuation(full: string, prefill: string): string {
+  return prefill.length > 0 && full.startsWith(prefill) ? full.slice(prefill.length) : full;
+}
+
 /**
  * The deterministic "model": a tool call when one is required (or the user names a tool in auto
- * mode), text mentioning the results after a tool turn, otherwise a sentence quoting the user.
+ * mode), text mentioning the results after a tool turn, otherwise a sentence quoting the user;
+ * JSON instead of the text when the request asks for structured output (`conv.output`).
+ * `choice` (0-based) numbers the alternative when several are asked for.
  */
-export function respond(conv: Conversation, chunks: number | undefined): Answer {
+export function respond(conv: Conversation, chunks: number | undefined, choice = 0): Answer {
   const n = Math.max(1, Math.floor(chunks ?? DEFAULT_CHUNKS));
   const tool = chooseTool(conv);
   if (tool !== undefined) {
@@ -78,7 +88,10 @@ export function respond(conv: Conversation, chunks: number | undefined): Answer 
       chunks: n,
     };
   }
-  let pieces = splitWords(answerText(conv), n);
+  const plain = answerText(conv, choice);
+  const json = structuredText(conv, plain);
+  const full = continuation(json ?? plain, conv.prefill ?? '');
+  let pieces = json === undefined ? splitWords(full, n) : splitEven(full, n);
   let finish: FinishKind = 'end';
   let stopSequence: string | null = null;
   const stop = conv.stop.length > 0 ? firstStop(pieces.join(''), conv.stop) : undefined;
@@ -104,4 +117,10 @@ export function respond(conv: Conversation, chunks: number | undefined): Answer 
     outputTokens: countTokens(finalText.length),
     chunks: n,
   };
+}
+
+/** `conv.choices` answers (at least one), as OpenAI `n` and Gemini `candidateCount` ask. */
+export function respondAll(conv: Conversation, chunks: number | undefined): Answer[] {
+  const count = Math.max(1, Math.floor(conv.choices ?? 1));
+  return Array.from({ length: count }, (_, i) => respond(conv, chunks, i));
 }

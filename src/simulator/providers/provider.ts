@@ -42,7 +42,8 @@ export interface Provider {
   /** An error reply when the request does not carry `apiKey` the provider's way. */
   checkAuth(headers: Readonly<Record<string, string>>, apiKey: string): Reply | undefined;
   parse(body: JsonParse, route: Route): ParsedRequest | Reply;
-  render(answer: Answer, req: ParsedRequest): Reply;
+  /** Encodes the answers (one per choice/candidate, at least one). */
+  render(answers: readonly Answer[], req: ParsedRequest): Reply;
   error(status: number, ctx: ErrorContext): Reply;
   /** Reply for a body over the size limit. */
   tooLarge(): Reply;

@@ -1,6 +1,7 @@
 import type { Reply } from '../reply.ts';
 import type { Fault } from '../types.ts';
 import { splitPoints } from './byte-splitter.ts';
+import { encodeUnits } from './content-encoding.ts';
 import type { Outlet } from './outlet.ts';
 
 /** Abortable delay supplied by the server (rejects when it closes). */
@@ -78,11 +79,25 @@ export async function deliver(out: Outlet, reply: Reply, fault: Fault | undefine
   if (out.closed) return;
   if (f.resetBeforeHeaders === true) return out.reset();
   if (reply.kind === 'body') {
-    const body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
-    const headers = isSse(reply.headers) ? reply.headers : { ...reply.headers, 'content-length': String(body.length) };
+    let body: Buffer = Buffer.from(reply.body);
+    let replyHeaders = reply.headers;
+    if (f.contentEncoding !== undefined) {
+      const encoded = await encodeUnits([body], f.contentEncoding);
+      body = encoded.units[0]!;
+      replyHeaders = { ...replyHeaders, 'content-encoding': encoded.header };
+    }
+    const headers = isSse(replyHeaders) ? replyHeaders : { ...replyHeaders, 'content-length': String(body.length) };
     out.head(reply.status, headers);
     if (f.splitBytes === undefined) return out.end(body);
-    return writePaced(out, { units: [Buffer.from(body)], resetAtEnd: false }, f, wait);
+    return writePaced(out, { units: [body], resetAtEnd: false }, f, wait);
+  }
+  if (f.contentEncoding !== undefined) {
+    // Compressed streams go event by event (one flush each), faults applied to the events first.
+    const plan = planStream(reply, f);
+    const encoded = await encodeUnits(plan.units, f.contentEncoding);
+    out.head(reply.status, { ...reply.headers, 'content-encoding': encoded.header });
+    out.flushHeaders();
+    return writePaced(out, { units: encoded.units, resetAtEnd: plan.resetAtEnd }, f, wait);
   }
   out.head(reply.status, reply.headers);
   const paced = f.splitBytes !== undefined || (f.chunkDelayMs ?? 0) > 0 || f.resetAfterEvents !== undefined || f.errorEventAfterEvents !== undefined;

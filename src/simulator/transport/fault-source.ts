@@ -15,6 +15,7 @@ const FaultSchema = z.strictObject({
   errorEventAfterEvents: count.optional(),
   splitBytes: z.union([z.literal('every-byte'), z.literal('random'), z.array(count)]).optional(),
   splitSeed: z.number().int().optional(),
+  contentEncoding: z.string().regex(/^[a-z0-9-]{1,32}$/).optional(),
   replay: z
     .strictObject({
       status: z.number().int().min(100).max(599),

@@ -1,4 +1,4 @@
-import { respond } from '../model/responder.ts';
+import { respondAll } from '../model/responder.ts';
 import { isReply, type Provider } from '../providers/provider.ts';
 import type { Reply } from '../reply.ts';
 import type { Fault, ReceivedRequest } from '../types.ts';
@@ -59,7 +59,7 @@ function decide(ctx: HandlerContext, inc: Incoming, fault: Fault | undefined): R
   if (inc.text === undefined) return ctx.provider.tooLarge();
   const parsed = ctx.provider.parse(body, route);
   if (isReply(parsed)) return parsed;
-  return ctx.provider.render(respond(parsed.conv, fault?.chunks), parsed);
+  return ctx.provider.render(respondAll(parsed.conv, fault?.chunks), parsed);
 }
 
 function record(list: ReceivedRequest[], inc: Incoming): void {

@@ -30,16 +30,17 @@ for (const name of ['error_overloaded', 'error_rate_limit']) {
 test('status mapping', () => {
   const cases: Array<[number, string, number, string]> = [
     [400, 'invalid_request_error', 400, 'invalid_request_error'],
-    [401, 'authentication_error', 502, 'server_error'],
-    [403, 'permission_error', 502, 'server_error'],
-    [404, 'not_found_error', 502, 'server_error'],
+    [401, 'authentication_error', 502, 'api_error'],
+    [403, 'permission_error', 502, 'api_error'],
+    [404, 'not_found_error', 502, 'api_error'],
     [413, 'request_too_large', 413, 'invalid_request_error'],
     [429, 'rate_limit_error', 429, 'rate_limit_error'],
-    [500, 'api_error', 502, 'server_error'],
+    [500, 'api_error', 502, 'api_error'],
     [529, 'overloaded_error', 503, 'service_unavailable_error'],
-    [503, 'api_error', 502, 'server_error'],
-    [504, 'timeout_error', 502, 'server_error'],
-    [402, 'billing_error', 502, 'server_error'],
+    // The same provider status maps the same way for every wire format (issue 12 item 8).
+    [503, 'api_error', 503, 'service_unavailable_error'],
+    [504, 'timeout_error', 504, 'timeout_error'],
+    [402, 'billing_error', 502, 'api_error'],
     [422, 'invalid_request_error', 400, 'invalid_request_error'],
   ];
   for (const [status, type, expectedStatus, expectedType] of cases) {
@@ -61,7 +62,7 @@ test('400 keeps Anthropic text (it tells the caller what to fix); other statuses
 test('secrets are scrubbed from passed-through text', () => {
   const err = translate(400, 'invalid_request_error', 'bad key sk-ant-api03-AbC_dEf-123456789 and token Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZg== here');
   assert.equal(err.message, 'bad key [redacted] and token [redacted] here');
-  assert.equal(scrubSecrets('see https://docs.claude.com/en/api/rate-limits now'), 'see https://docs.claude.com/en/api/rate-limits now');
+  assert.equal(scrubSecrets('see https://docs.claude.com/en/api/rate-limits now'), 'see [redacted] now');
   assert.equal(scrubSecrets('max_tokens: 1000000 > 64000, which is the maximum allowed'), 'max_tokens: 1000000 > 64000, which is the maximum allowed');
 });
 

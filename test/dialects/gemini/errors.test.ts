@@ -22,8 +22,8 @@ test('status mapping', () => {
     [403, 'PERMISSION_DENIED', 502, 'api_error'],
     [404, 'NOT_FOUND', 502, 'api_error'],
     [429, 'RESOURCE_EXHAUSTED', 429, 'rate_limit_error'],
-    [499, 'CANCELLED', 502, 'server_error'],
-    [500, 'INTERNAL', 502, 'server_error'],
+    [499, 'CANCELLED', 502, 'api_error'],
+    [500, 'INTERNAL', 502, 'api_error'],
     [503, 'UNAVAILABLE', 503, 'service_unavailable_error'],
     [504, 'DEADLINE_EXCEEDED', 504, 'timeout_error'],
   ];
@@ -67,6 +67,24 @@ test('API keys are scrubbed from messages that are passed through', () => {
   const { wire } = mapped(400, { code: 400, message: `bad request for key ${KEY} at https://x/y?key=${KEY}&alt=sse`, status: 'INVALID_ARGUMENT' });
   assert.doesNotMatch(wire.body.error.message, /AIza/);
   assert.equal(scrubSecrets('?key=abc&x=1'), '?key=[redacted]&x=1');
+});
+
+test('Google host names, URLs and project ids never reach the caller; the useful part of the text does', () => {
+  const { wire } = mapped(400, {
+    code: 400,
+    message:
+      "Invalid JSON payload received. Unknown name \"foo\" at 'generation_config': Cannot find field. Quota project projects/812345678901 via generativelanguage.googleapis.com, see https://ai.google.dev/gemini-api/docs/troubleshooting",
+    status: 'INVALID_ARGUMENT',
+  });
+  assert.match(wire.body.error.message, /Unknown name "foo" at 'generation_config': Cannot find field\./);
+  assert.doesNotMatch(wire.body.error.message, /googleapis|ai\.google|812345678901|https?:/);
+});
+
+test('429 and 503 use the gateway\'s words (Gemini quota text names the project)', () => {
+  for (const status of [429, 503, 500]) {
+    const { wire } = mapped(status, { code: status, message: "Quota exceeded for quota metric 'x' of service 'generativelanguage.googleapis.com' for consumer 'project_number:812345678901'.", status: 'X' });
+    assert.doesNotMatch(wire.body.error.message, /googleapis|812345678901|consumer/, String(status));
+  }
 });
 
 test('non-JSON and empty bodies still map by status with a non-empty message', () => {

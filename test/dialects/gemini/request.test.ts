@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { geminiDialect } from '../../../src/dialects/gemini/index.ts';
+import { PLACEHOLDER_THOUGHT_SIGNATURE } from '../../../src/dialects/gemini/tool-call-ids.ts';
 import { GatewayError } from '../../../src/errors/gateway-error.ts';
 import { chatRequest, geminiBody, target, userTurn } from './support.ts';
 
@@ -108,7 +109,8 @@ test('parallel tool results merge into one user content with names recovered by 
       role: 'model',
       parts: [
         { text: 'Let me check.' },
-        { functionCall: { name: 'get_weather', args: { location: 'Paris' } } },
+        // Client-made ids carry no signature: the step's first call gets Google's placeholder.
+        { functionCall: { name: 'get_weather', args: { location: 'Paris' } }, thoughtSignature: PLACEHOLDER_THOUGHT_SIGNATURE },
         { functionCall: { name: 'get_time', args: {} } },
       ],
     },
@@ -246,7 +248,7 @@ test('deprecated function-role results and assistant function_call are replayed'
     ],
   }) as { contents: unknown[] };
   assert.deepEqual(body.contents.slice(1), [
-    { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { location: 'Oslo' } } }] },
+    { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { location: 'Oslo' } }, thoughtSignature: PLACEHOLDER_THOUGHT_SIGNATURE }] },
     { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { output: 'cold' } } }] },
   ]);
 });

@@ -102,7 +102,7 @@ test('after an in-stream error, push returns "" and end returns ""', () => {
   const translator = geminiDialect.createStreamTranslator(streamCtx);
   const first = translator.push(geminiSse([{ error: { code: 500, message: 'Internal error', status: 'INTERNAL' } }]));
   assert.match(first, /^data: \{"error":\{/);
-  assert.equal(normalizeStream(first).error?.type, 'server_error');
+  assert.equal(normalizeStream(first).error?.type, 'api_error');
   assert.equal(translator.push(geminiSse([{ candidates: [{ content: { parts: [{ text: 'x' }] }, finishReason: 'STOP' }] }])), '');
   assert.equal(translator.end(), '');
 });
@@ -128,12 +128,12 @@ test('a plain JSON error body sent as the stream (README 4.4) is reported as tha
   const { out } = translate(oneBytePieces(body));
   const norm = normalizeStream(out);
   assert.equal(norm.error?.type, 'rate_limit_error');
-  assert.equal(norm.error?.message, 'Resource has been exhausted');
+  assert.equal(norm.error?.code, 'rate_limit_exceeded');
 });
 
 test('a malformed event is reported as an upstream error', () => {
   const { out } = translate([new TextEncoder().encode('data: {"candidates": [\r\n\r\n')]);
-  assert.equal(normalizeStream(out).error?.code, 'bad_upstream_response');
+  assert.equal(normalizeStream(out).error?.code, 'upstream_malformed');
 });
 
 test('a blocked prompt finishes with content_filter and no content', () => {

@@ -26,9 +26,20 @@ test('usage is read (cached and reasoning counts included); created kept when th
 });
 
 test('no usage → undefined; no created → the context created', () => {
-  const { completion, usage } = parseOpenAIResponse(utf8(JSON.stringify({ choices: [] })), CTX);
+  const { completion, usage } = parseOpenAIResponse(utf8(JSON.stringify({ choices: [{ message: { content: 'x' }, finish_reason: 'stop' }] })), CTX);
   assert.equal(usage, undefined);
   assert.equal(completion.created, 1700000000);
+});
+
+test('no choice at all is 502 upstream_empty; a 200 carrying an error object is a 502 without its words', () => {
+  assert.throws(
+    () => parseOpenAIResponse(utf8('{"choices":[]}'), CTX),
+    (err: unknown) => err instanceof UpstreamError && err.status === 502 && err.code === 'upstream_empty',
+  );
+  assert.throws(
+    () => parseOpenAIResponse(utf8('{"error":{"message":"db at 10.0.0.7 down","type":"server_error"}}'), CTX),
+    (err: unknown) => err instanceof UpstreamError && err.status === 502 && !err.message.includes('10.0.0.7'),
+  );
 });
 
 test('malformed bodies are 502 upstream_malformed', () => {

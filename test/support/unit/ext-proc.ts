@@ -46,8 +46,18 @@ function readMutation(hm: RawMutation | undefined): Pick<Mutation, 'set' | 'setC
   return { set, setCount, remove: [...(hm?.remove_headers ?? [])] };
 }
 
+/**
+ * A reply the processor gave synchronously. `handle` may return a promise (the router-level
+ * processor does while it decodes a compressed stream); these readers are for the sync path.
+ */
+export function syncReply(res: ExtProcResponse | Promise<ExtProcResponse>): ExtProcResponse {
+  assert.ok(!(res instanceof Promise), 'expected a synchronous reply, got a promise');
+  return res;
+}
+
 /** The CommonResponse of a phase reply; fails if the reply is for another phase or immediate. */
-export function phaseMutation(res: ExtProcResponse, phase: Phase): Mutation {
+export function phaseMutation(reply: ExtProcResponse | Promise<ExtProcResponse>, phase: Phase): Mutation {
+  const res = syncReply(reply);
   assert.equal(res['immediate_response'], undefined, `expected a ${phase} reply, got an immediate response`);
   const keys = Object.keys(res).filter((k) => k !== 'mode_override');
   assert.deepEqual(keys, [phase]);
@@ -69,7 +79,8 @@ export interface Immediate {
   details: string;
 }
 
-export function immediate(res: ExtProcResponse): Immediate {
+export function immediate(reply: ExtProcResponse | Promise<ExtProcResponse>): Immediate {
+  const res = syncReply(reply);
   const ir = res['immediate_response'] as
     | { status: { code: number }; headers?: RawMutation; body: Uint8Array; details: string }
     | undefined;

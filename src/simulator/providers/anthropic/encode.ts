@@ -119,7 +119,9 @@ function renderStream(a: Answer, req: ParsedRequest): Reply {
   return { kind: 'stream', status: 200, headers: headers('text/event-stream; charset=utf-8'), events, errorEvent: ANTHROPIC_STREAM_ERROR };
 }
 
-/** Encodes an answer in the Anthropic Messages wire format. */
-export function renderAnthropic(a: Answer, req: ParsedRequest): Reply {
+/** Encodes the answer in the Anthropic Messages wire format (one answer: the API has no `n`). */
+export function renderAnthropic(answers: readonly Answer[], req: ParsedRequest): Reply {
+  const [a] = answers;
+  if (a === undefined) throw new Error('renderAnthropic: no answer');
   return req.stream ? renderStream(a, req) : renderJson(a, req);
 }

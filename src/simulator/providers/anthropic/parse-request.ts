@@ -1,9 +1,10 @@
-import type { ToolMode, ToolResultView, ToolSpec } from '../../model/conversation.ts';
+import type { OutputFormat, ToolMode, ToolResultView, ToolSpec } from '../../model/conversation.ts';
 import { PromptCounter } from '../../model/tokens.ts';
 import type { BodyReply } from '../../reply.ts';
 import { asArray, asInt, asString, isObject, type JsonObject, type JsonParse } from '../../unknown.ts';
 import type { ParsedRequest } from '../provider.ts';
 import { anthropicBadRequest } from './errors.ts';
+import { parseAnthropicOutput, prefillOf } from './output.ts';
 import { checkSampling } from './sampling.ts';
 
 const TOOL_ID = /^[a-zA-Z0-9_-]+$/;
@@ -126,6 +127,17 @@ function parseToolChoice(choice: unknown, tools: readonly ToolSpec[]): ToolMode 
   }
 }
 
+/**
+ * Claude follows a system prompt that asks for a JSON object (Anthropic's documented way to
+ * get JSON without a schema, and what the gateway sends for OpenAI's `json_object`): the
+ * simulated model then answers with a JSON object too.
+ */
+const JSON_OBJECT_ASKED = /\brespond with (?:a |one )?(?:single )?(?:valid )?JSON object\b/i;
+
+function followsJsonInstruction(output: OutputFormat, instructions: string): OutputFormat {
+  return output.kind === 'text' && JSON_OBJECT_ASKED.test(instructions) ? { kind: 'json_object' } : output;
+}
+
 /** Validates an Anthropic Messages body the way the API does and normalises it. */
 export function parseAnthropicRequest(parsed: JsonParse): ParsedRequest | BodyReply {
   if (!parsed.ok || !isObject(parsed.value)) {
@@ -141,8 +153,10 @@ export function parseAnthropicRequest(parsed: JsonParse): ParsedRequest | BodyRe
   if (!Array.isArray(body['messages'])) return anthropicBadRequest('messages: Field required');
   const sampling = checkSampling(body, maxTokens);
   if ('kind' in sampling) return sampling;
+  const output = parseAnthropicOutput(body);
+  if (output.kind === 'body') return output;
   const counter = new PromptCounter();
-  textOf(body['system'], counter);
+  const instructions = textOf(body['system'], counter);
   const walk = walkMessages(body['messages'], counter);
   if ('kind' in walk) return walk;
   const tools = parseTools(body, counter);
@@ -159,6 +173,9 @@ export function parseAnthropicRequest(parsed: JsonParse): ParsedRequest | BodyRe
       maxTokens,
       stop: asArray(body['stop_sequences']).filter((s): s is string => typeof s === 'string'),
       promptTokens: counter.tokens,
+      instructions,
+      output: followsJsonInstruction(output, instructions),
+      prefill: prefillOf(body['messages']),
     },
     stream,
     sse: stream,

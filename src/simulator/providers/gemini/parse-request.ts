@@ -4,6 +4,8 @@ import type { BodyReply } from '../../reply.ts';
 import { asArray, asInt, asString, field, isObject, type JsonObject, type JsonParse } from '../../unknown.ts';
 import type { ParsedRequest, Route } from '../provider.ts';
 import { geminiBadRequest } from './errors.ts';
+import { parseGeminiOutput } from './output.ts';
+import { checkThoughtSignature } from './thought-signature.ts';
 
 const EMPTY_OBJECT_SCHEMA = { type: 'object', properties: {} };
 
@@ -52,6 +54,19 @@ interface Walk {
 
 type BadRequest = (message: string) => BodyReply;
 
+/** Gemini decodes every `thoughtSignature` as bytes and refuses one it did not issue. */
+function signatureError(parts: readonly unknown[], i: number, bad: BadRequest): BodyReply | undefined {
+  for (let j = 0; j < parts.length; j++) {
+    const p = parts[j];
+    const sig = isObject(p) ? field(p, 'thoughtSignature', 'thought_signature') : undefined;
+    if (typeof sig !== 'string' || sig.length === 0) continue;
+    const check = checkThoughtSignature(sig);
+    if (check === 'not-base64') return bad(`Invalid value at 'contents[${i}].parts[${j}].thought_signature' (TYPE_BYTES), Base64 decoding failed for "${sig}"`);
+    if (check === 'corrupted') return bad('Corrupted thought signature.');
+  }
+  return undefined;
+}
+
 function walkContents(contents: readonly unknown[], counter: PromptCounter, bad: BadRequest): Walk | BodyReply {
   let lastUserText = '';
   let toolResults: ToolResultView[] = [];
@@ -63,6 +78,8 @@ function walkContents(contents: readonly unknown[], counter: PromptCounter, bad:
     if (role !== 'user' && role !== 'model') return bad('Please use a valid role: user, model.');
     const parts = asArray(c['parts']);
     if (parts.length === 0) return bad(`* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.\n`);
+    const signature = signatureError(parts, i, bad);
+    if (signature !== undefined) return signature;
     const s = summarize(parts, counter);
     if (s.unsigned !== undefined) {
       return bad(`Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${s.unsigned}\` , position ${i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`);
@@ -125,7 +142,7 @@ export function parseGeminiRequest(parsed: JsonParse, route: Route): ParsedReque
   }
   const counter = new PromptCounter();
   const system = field(body, 'systemInstruction', 'system_instruction');
-  if (isObject(system)) summarize(asArray(system['parts']), counter);
+  const instructions = isObject(system) ? summarize(asArray(system['parts']), counter).text : '';
   const walk = walkContents(contents, counter, bad);
   if ('kind' in walk) return walk;
   const tools = parseTools(body, counter);
@@ -133,6 +150,8 @@ export function parseGeminiRequest(parsed: JsonParse, route: Route): ParsedReque
   const config = isObject(gen) ? gen : {};
   const maxTokens = asInt(field(config, 'maxOutputTokens', 'max_output_tokens'));
   const stop = asArray(field(config, 'stopSequences', 'stop_sequences')).filter((s): s is string => typeof s === 'string');
+  const shape = parseGeminiOutput(config, bad);
+  if ('kind' in shape) return shape;
   return {
     conv: {
       model: route.model ?? '',
@@ -143,6 +162,9 @@ export function parseGeminiRequest(parsed: JsonParse, route: Route): ParsedReque
       maxTokens: maxTokens !== undefined && maxTokens > 0 ? maxTokens : undefined,
       stop,
       promptTokens: counter.tokens,
+      instructions,
+      output: shape.output,
+      choices: shape.choices,
     },
     stream: route.stream,
     sse: route.sse,

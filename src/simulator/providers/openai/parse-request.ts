@@ -4,6 +4,7 @@ import type { BodyReply } from '../../reply.ts';
 import { asArray, asInt, asString, isObject, type JsonObject, type JsonParse } from '../../unknown.ts';
 import type { ParsedRequest } from '../provider.ts';
 import { openaiBadRequest } from './errors.ts';
+import { parseOpenAIOutput } from './output.ts';
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
 const EMPTY_OBJECT_SCHEMA = { type: 'object', properties: {} };
@@ -71,11 +72,14 @@ function parseToolChoice(choice: unknown, tools: readonly ToolSpec[]): ToolMode 
 interface Walk {
   readonly lastUserText: string;
   readonly toolResults: ToolResultView[];
+  /** System and developer message text. */
+  readonly instructions: string;
 }
 
 // Mirrors the API's pairing rules between assistant `tool_calls` and `tool` messages.
 function walkMessages(messages: readonly unknown[], counter: PromptCounter): Walk | BodyReply {
   let lastUserText = '';
+  let instructions = '';
   let toolResults: ToolResultView[] = [];
   let pending = new Map<string, string>();
   let pendingAt = -1;
@@ -93,6 +97,7 @@ function walkMessages(messages: readonly unknown[], counter: PromptCounter): Wal
     if (role !== 'tool' && pending.size > 0) return unanswered(pending, pendingAt);
     if (role === 'tool') {
       const id = asString(m['tool_call_id']) ?? '';
+      if (id.length > MAX_TOOL_CALL_ID) return idTooLong(`messages[${i}].tool_call_id`, id);
       const name = pending.get(id);
       if (name === undefined) {
         return openaiBadRequest(
@@ -107,20 +112,36 @@ function walkMessages(messages: readonly unknown[], counter: PromptCounter): Wal
     toolResults = [];
     const text = contentText(m['content'], counter);
     if (role === 'user') lastUserText = text;
+    if (role === 'system' || role === 'developer') instructions += text;
     if (role === 'assistant') {
       pending = new Map();
       pendingAt = i;
-      for (const call of asArray(m['tool_calls'])) {
+      const calls = asArray(m['tool_calls']);
+      for (let k = 0; k < calls.length; k++) {
+        const call = calls[k];
         if (!isObject(call) || !isObject(call['function'])) continue;
+        const id = asString(call['id']) ?? '';
+        if (id.length > MAX_TOOL_CALL_ID) return idTooLong(`messages[${i}].tool_calls[${k}].id`, id);
         const fnName = asString(call['function']['name']) ?? '';
         counter.text(fnName);
         counter.json(call['function']['arguments']);
-        pending.set(asString(call['id']) ?? '', fnName);
+        pending.set(id, fnName);
       }
     }
   }
   if (pending.size > 0) return unanswered(pending, pendingAt);
-  return { lastUserText, toolResults };
+  return { lastUserText, toolResults, instructions };
+}
+
+/** OpenAI's schema limit on tool-call ids, with the API's own wording for a longer one. */
+const MAX_TOOL_CALL_ID = 40;
+
+function idTooLong(param: string, id: string): BodyReply {
+  return openaiBadRequest(
+    `Invalid '${param}': string too long. Expected a string with maximum length ${MAX_TOOL_CALL_ID}, but got a string with length ${id.length} instead.`,
+    param,
+    'string_above_max_length',
+  );
 }
 
 function unanswered(pending: ReadonlyMap<string, string>, at: number): BodyReply {
@@ -161,6 +182,8 @@ export function parseOpenAIRequest(parsed: JsonParse): ParsedRequest | BodyReply
   if (maxTokens !== undefined && maxTokens < 1) {
     return openaiBadRequest(`Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got ${maxTokens} instead.`, 'max_tokens', 'integer_below_min_value');
   }
+  const shape = parseOpenAIOutput(body);
+  if ('kind' in shape) return shape;
   const stream = body['stream'] === true;
   const options = isObject(body['stream_options']) ? body['stream_options'] : {};
   return {
@@ -173,6 +196,9 @@ export function parseOpenAIRequest(parsed: JsonParse): ParsedRequest | BodyReply
       maxTokens,
       stop: parseStop(body['stop']),
       promptTokens: counter.tokens,
+      instructions: walk.instructions,
+      output: shape.output,
+      choices: shape.choices,
     },
     stream,
     sse: stream,

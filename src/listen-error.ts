@@ -1,0 +1,36 @@
+/** The ext_proc service's own listeners, and the setting that moves each. */
+export type ServiceListener = 'extproc' | 'metrics';
+
+const LABEL: Record<ServiceListener, string> = { extproc: 'ext_proc gRPC', metrics: 'metrics' };
+const SETTING: Record<ServiceListener, string> = {
+  extproc: 'server.listen in the config or --listen',
+  metrics: 'server.metricsListen in the config or --metrics-listen',
+};
+
+/** A listener that could not bind: the port is taken (EADDRINUSE) or not ours to take (EACCES). */
+export class ListenError extends Error {
+  constructor(
+    readonly listener: ServiceListener,
+    /** host:port as configured. */
+    readonly address: string,
+    readonly code: 'EADDRINUSE' | 'EACCES',
+  ) {
+    super(
+      `cannot listen on ${address} (${LABEL[listener]}): ${code === 'EADDRINUSE' ? 'address already in use' : 'permission denied'}; change ${SETTING[listener]}`,
+    );
+    this.name = 'ListenError';
+  }
+}
+
+/** The bind error code in an error from net/http2/grpc-js, when it is one ListenError covers. */
+export function bindErrorCode(err: unknown): 'EADDRINUSE' | 'EACCES' | undefined {
+  const text = `${(err as NodeJS.ErrnoException | undefined)?.code ?? ''} ${err instanceof Error ? err.message : String(err)}`;
+  return /EADDRINUSE/.test(text) ? 'EADDRINUSE' : /EACCES/.test(text) ? 'EACCES' : undefined;
+}
+
+/** Reads back which listener a ListenError line (the service's stderr) names. */
+export function parseListenError(text: string): { listener: ServiceListener; address: string } | undefined {
+  const m = /cannot listen on (\S+) \((ext_proc gRPC|metrics)\)/.exec(text);
+  if (!m) return undefined;
+  return { listener: m[2] === 'metrics' ? 'metrics' : 'extproc', address: m[1]! };
+}
