@@ -11,10 +11,11 @@ export interface ExchangeSinks {
 }
 
 /**
- * How a request ended. `completed`: the whole response went to the caller (for a stream: its
- * `[DONE]`), also when that response is an error status; `failed`: a stream ended with an OpenAI
- * error event after its 200 headers; `aborted`: the response stopped before its end (client
- * gone, upstream reset, Envoy timeout).
+ * How a request ended. `completed`: the whole answer went to the caller (for a stream: its
+ * `[DONE]`); `failed`: the caller got an error, as an error status (from a provider, Envoy or
+ * the gateway) or as an OpenAI error event ending a stream; `aborted`: the response stopped
+ * before its end (client gone, upstream reset, Envoy timeout). Requests refused at their
+ * headers are logged `rejected` (recordStatelessRequest).
  */
 export type Outcome = 'completed' | 'failed' | 'aborted';
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { modelFor } from '../config/runtime.ts';
 import type { ConfigStore } from '../config/store.ts';
 import {
   AuthError,
@@ -94,7 +95,10 @@ export class RouterProcessor implements StreamProcessor {
       const settled = settleStream(ex, ex.translator);
       finishExchange(ex, settled.outcome, this.sinks, settled.estimated);
     } else {
-      finishExchange(ex, this.phase === 'done' ? 'completed' : 'aborted', this.sinks);
+      // One rule for every reply: an error the caller received (from a provider, Envoy or the
+      // gateway) is `failed`, whatever its transport; `completed` is a delivered answer.
+      const outcome = this.phase !== 'done' ? 'aborted' : (ex.status ?? 0) >= 400 ? 'failed' : 'completed';
+      finishExchange(ex, outcome, this.sinks);
     }
   }
 
@@ -197,7 +201,7 @@ export class RouterProcessor implements StreamProcessor {
     const ex = this.requireExchange('request_body');
     if (body.length > ex.config.maxBodyBytes) throw this.tooLarge(ex.config.maxBodyBytes);
     const req = parseChatRequest(body);
-    const model = ex.config.models.get(req.model);
+    const model = modelFor(ex.config, ex.caller, req.model);
     if (!model) {
       throw new NotFoundError(`The model \`${req.model}\` does not exist or you do not have access to it.`, { param: 'model', code: 'model_not_found' });
     }

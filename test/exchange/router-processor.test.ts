@@ -407,7 +407,7 @@ describe('response phases', () => {
     assert.equal(hm.set['x-llmx-local-reply'], undefined);
     router.close('done');
     const line = h.lines().at(-1)!;
-    assert.deepEqual([line['provider'], line['error_code'], line['status'], line['outcome']], ['envoy', 'upstream_unavailable', 503, 'completed']);
+    assert.deepEqual([line['provider'], line['error_code'], line['status'], line['outcome']], ['envoy', 'upstream_unavailable', 503, 'failed']);
   });
 
 
@@ -514,7 +514,7 @@ describe('close', () => {
       immediate(router.handle(bodyMessage('request_body', chatBody('nope'))));
       router.close('done');
       const line = mem.lines().at(-1)!;
-      assert.deepEqual([line['status'], line['error_code'], line['outcome'], line['attempts']], [404, 'model_not_found', 'completed', 0]);
+      assert.deepEqual([line['status'], line['error_code'], line['outcome'], line['attempts']], [404, 'model_not_found', 'failed', 0]);
       assert.equal(line['key_name'], 'demo');
     } finally {
       mem.close();
