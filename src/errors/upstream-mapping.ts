@@ -88,20 +88,44 @@ export function kindOfStatus(status: number): ProviderFailureKind {
   return 'server';
 }
 
+/**
+ * The status decides, and a provider's error type only refines it: a generic 4xx may become any
+ * kind, a 5xx only another failure of the provider (overloaded, timeout, rate limit), and an
+ * error inside a 200 stream is what its type says. So a 401 whose body says
+ * `invalid_request_error` stays the gateway's auth failure, never the caller's fault with the
+ * provider's text.
+ */
+function failureKind(f: ProviderFailure): ProviderFailureKind {
+  if (f.status < 400) return f.kind ?? 'server';
+  const byStatus = kindOfStatus(f.status);
+  if (f.kind === undefined) return byStatus;
+  if (byStatus === 'invalid_request') return f.kind;
+  if (byStatus === 'server' && (f.kind === 'overloaded' || f.kind === 'timeout' || f.kind === 'rate_limit')) return f.kind;
+  return byStatus;
+}
+
+/** A provider's `code`/`param` travels only when it looks like one (an identifier or a parameter path), never free text. */
+const CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+const PARAM = /^[A-Za-z0-9_.[\]-]{1,128}$/;
+
+function identifier(value: string | null | undefined, shape: RegExp): string | null {
+  return typeof value === 'string' && shape.test(value) && scrubSecrets(value) === value ? value : null;
+}
+
 /** Longest provider text passed on; provider messages are sentences, not documents. */
 const MAX_MESSAGE = 2000;
 
 /** Applies the table: the one way a provider failure becomes a caller-facing error. */
 export function mapProviderFailure(f: ProviderFailure): UpstreamError {
-  const kind = f.kind ?? kindOfStatus(f.status);
+  const kind = failureKind(f);
   const row = UPSTREAM_ERROR_TABLE[kind];
   const provided = row.providerText && typeof f.message === 'string' ? scrubSecrets(f.message).trim().slice(0, MAX_MESSAGE) : '';
   let message = provided || row.message;
   if (kind === 'rate_limit') message = rateLimitMessage(f.retryAfterSeconds);
   const retry = row.retryAfter && f.retryAfterSeconds !== undefined ? { retryAfterSeconds: f.retryAfterSeconds } : {};
   // The provider's param/code are about the caller's request, so they travel only with its text.
-  const code = row.providerText && row.code === null ? (f.code ?? null) : row.code;
-  const param = row.providerText ? (f.param ?? null) : null;
+  const code = row.providerText && row.code === null ? identifier(f.code, CODE) : row.code;
+  const param = row.providerText ? identifier(f.param, PARAM) : null;
   return new UpstreamError(row.status, row.type, message, { code, param, cause: { upstreamStatus: f.status, kind, cause: f.cause }, ...retry });
 }
 

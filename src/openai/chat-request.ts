@@ -97,9 +97,11 @@ export const chatRequestSchema = z.looseObject({
   messages: z.array(chatMessageSchema).min(1),
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
-  temperature: z.number().nullish(),
-  top_p: z.number().nullish(),
-  n: z.number().int().min(1).nullish(),
+  // OpenAI's documented ranges, checked for every target: a value no provider accepts is the
+  // caller's 400 here, not a 200 from a lenient provider or another provider's narrower limit.
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  n: z.number().int().min(1).max(128).nullish(),
   max_tokens: z.number().int().min(1).nullish(),
   max_completion_tokens: z.number().int().min(1).nullish(),
   stop: z.union([z.string(), z.array(z.string())]).nullish(),
@@ -109,8 +111,8 @@ export const chatRequestSchema = z.looseObject({
   response_format: responseFormatSchema.optional(),
   user: z.string().optional(),
   seed: z.number().int().nullish(),
-  presence_penalty: z.number().nullish(),
-  frequency_penalty: z.number().nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
   /** Checked by the dialects that map it (a string here so new OpenAI levels pass through to OpenAI). */
   reasoning_effort: z.string().nullish(),
 });

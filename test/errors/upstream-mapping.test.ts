@@ -73,3 +73,29 @@ test('every kind has a row, and every status has a kind', () => {
   assert.ok(huge.message.length <= 2000);
   assert.equal(mapProviderFailure({ status: 400, message: '   ' }).message, UPSTREAM_ERROR_TABLE.invalid_request.message);
 });
+
+test("a body that blames the caller cannot turn the provider's status into the caller's fault", () => {
+  const headers = (): undefined => undefined;
+  for (const status of [401, 403, 404, 408, 429, 500, 503]) {
+    const errs = {
+      openai: openaiDialect.parseError(status, headers, utf8(JSON.stringify({ error: { message: 'Invalid value', type: 'invalid_request_error', param: 'x', code: 'invalid_value' } }))),
+      anthropic: anthropicDialect.parseError(status, headers, utf8(JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: 'Invalid value' } }))),
+      gemini: geminiDialect.parseError(status, headers, utf8(JSON.stringify({ error: { code: 400, message: 'Invalid value', status: 'INVALID_ARGUMENT' } }))),
+    };
+    const expected = UPSTREAM_ERROR_TABLE[kindOfStatus(status)];
+    for (const [format, err] of Object.entries(errs)) {
+      const out = toOpenAIError(err);
+      assert.equal(out.status, expected.status, `${format} ${status}`);
+      assert.equal(out.body.error.message.includes('Invalid value'), false, `${format} ${status}: the provider's text stays out`);
+    }
+  }
+});
+
+test("a provider's code and param pass only when they look like an identifier and a parameter path", () => {
+  const free = mapProviderFailure({ status: 400, message: 'Bad', code: 'bad_Invalid value sk-proj-AbCdEf1234567890', param: 'messages[0].content; see https://x.io' });
+  assert.equal(free.code, null);
+  assert.equal(free.param, null);
+  const fine = mapProviderFailure({ status: 400, message: 'Bad', code: 'context_length_exceeded', param: 'messages[0].content' });
+  assert.equal(fine.code, 'context_length_exceeded');
+  assert.equal(fine.param, 'messages[0].content');
+});

@@ -130,3 +130,14 @@ describe('parseChatRequest: valid', () => {
     assert.equal(req.messages[0]!.content, 'héllo 🎉');
   });
 });
+
+test("values outside OpenAI's documented ranges are the caller's 400, naming the parameter", () => {
+  for (const [param, value] of [['temperature', 7], ['temperature', -0.1], ['top_p', 1.5], ['n', 129], ['presence_penalty', 3], ['frequency_penalty', -2.5]] as const) {
+    const body = Buffer.from(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x' }], [param]: value }));
+    assert.throws(
+      () => parseChatRequest(body),
+      (err: unknown) => err instanceof InvalidRequestError && err.status === 400 && err.param === param,
+      `${param}: ${value}`,
+    );
+  }
+});

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { parseChatRequest } from '../../src/exchange/parse-request.ts';
 import { test } from 'node:test';
 import { anthropicDialect } from '../../src/dialects/anthropic/index.ts';
 import { geminiDialect } from '../../src/dialects/gemini/index.ts';
@@ -65,12 +66,12 @@ test('no target can serve: the first target’s CapabilityError, naming the para
   );
 });
 
-test('a plain invalid request is not a capability: Anthropic stays planned and its translation refuses it', () => {
+test('a plain invalid request is not a capability: refused at parse, for every target', () => {
   const model = chatDefault();
-  // temperature 7 is outside OpenAI's own 0–2: the caller's mistake for every provider.
-  assert.equal(planRequest(model, req({ temperature: 7 })), model.plan);
+  // temperature 7 is outside OpenAI's own 0–2: the caller's mistake for every provider, refused
+  // when the body is parsed, before any plan.
   assert.throws(
-    () => anthropicDialect.buildRequest(req({ temperature: 7 }), { providerModel: 'claude', defaultMaxTokens: 10 }),
+    () => parseChatRequest(Buffer.from(JSON.stringify({ model: 'chat-default', messages: [{ role: 'user', content: 'hi' }], temperature: 7 }))),
     (err: unknown) => err instanceof InvalidRequestError && !(err instanceof CapabilityError) && err.param === 'temperature',
   );
   // 1.5 is fine for OpenAI and Gemini, beyond Anthropic's 0–1: skipped.

@@ -6,22 +6,9 @@ import { SseDecoder } from '../../sse/sse-decoder.ts';
 import type { StreamContext, StreamTerminal, StreamTokens, StreamTranslator } from '../dialect.ts';
 import { StreamTally } from '../stream-tally.ts';
 import { parseOpenAIError } from './errors.ts';
+import { upstreamMalformed, upstreamStreamTruncated } from '../../errors/upstream-mapping.ts';
 
 const NO_HEADERS = (): undefined => undefined;
-
-/** Generated text in a provider chunk's deltas, for the output estimate of a stream stopped before its usage chunk. */
-function countText(tally: StreamTally, choices: unknown): void {
-  if (!Array.isArray(choices)) return;
-  for (const c of choices as Array<{ delta?: Record<string, unknown> } | null>) {
-    const d = c?.delta;
-    if (typeof d !== 'object' || d === null) continue;
-    for (const k of ['content', 'refusal', 'reasoning_content']) if (typeof d[k] === 'string') tally.text(d[k]);
-    for (const call of Array.isArray(d['tool_calls']) ? (d['tool_calls'] as Array<{ function?: { name?: unknown; arguments?: unknown } } | null>) : []) {
-      if (typeof call?.function?.name === 'string') tally.text(call.function.name);
-      if (typeof call?.function?.arguments === 'string') tally.text(call.function.arguments);
-    }
-  }
-}
 
 /**
  * OpenAI-compatible SSE → OpenAI SSE, event by event: every chunk is made to fit the OpenAI
@@ -33,15 +20,15 @@ function countText(tally: StreamTally, choices: unknown): void {
  */
 export class OpenAIStreamTranslator implements StreamTranslator {
   private readonly decoder = new SseDecoder();
+  /** Terminal event and streamed text, for settlement; every `[DONE]` and error event goes through it. */
+  private readonly tally = new StreamTally();
+  /** Relays every piece of generated text to the tally, for the estimate of a stream stopped before its usage. */
   private readonly chunks: ChunkNormalizer;
   private state: 'open' | 'done' | 'failed' | 'ended' = 'open';
 
   constructor(ctx: StreamContext) {
-    this.chunks = new ChunkNormalizer(ctx);
+    this.chunks = new ChunkNormalizer(ctx, (text) => this.tally.text(text));
   }
-
-  /** Terminal event and streamed text, for settlement; every `[DONE]` and error event goes through it. */
-  private readonly tally = new StreamTally();
 
   get usage(): Usage | undefined {
     return fromOpenAIUsage(this.chunks.usage);
@@ -69,7 +56,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       // Some compatible servers omit [DONE]; an answer whose every choice finished was complete.
       out += this.chunks.complete
         ? this.chunks.tail() + this.tally.done()
-        : this.fail(new UpstreamError(502, 'api_error', 'The model provider ended the stream before it was complete.', { code: 'upstream_stream_truncated' }));
+        : this.fail(upstreamStreamTruncated());
     }
     this.state = 'ended';
     return out;
@@ -87,18 +74,17 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       try {
         chunk = JSON.parse(ev.data);
       } catch (cause) {
-        out += this.fail(new UpstreamError(502, 'api_error', 'The model provider sent a malformed stream event.', { cause, code: 'upstream_malformed' }));
+        out += this.fail(upstreamMalformed(cause));
         break;
       }
       if (!isRecord(chunk)) {
-        out += this.fail(new UpstreamError(502, 'api_error', 'The model provider sent a malformed stream event.', { code: 'upstream_malformed' }));
+        out += this.fail(upstreamMalformed(new Error('stream event is not a JSON object')));
         break;
       }
       if (chunk['error'] !== undefined && chunk['error'] !== null) {
         out += this.fail(parseOpenAIError(502, NO_HEADERS, Buffer.from(ev.data)));
         break;
       }
-      countText(this.tally, chunk['choices']);
       const { text, error } = this.chunks.chunk(chunk);
       out += text;
       if (error) out += this.fail(error);

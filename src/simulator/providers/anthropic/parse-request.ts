@@ -132,7 +132,8 @@ function parseToolChoice(choice: unknown, tools: readonly ToolSpec[]): ToolMode 
  * get JSON without a schema, and what the gateway sends for OpenAI's `json_object`): the
  * simulated model then answers with a JSON object too.
  */
-const JSON_OBJECT_ASKED = /\brespond with (?:a |one )?(?:single )?(?:valid )?JSON object\b/i;
+// No leading \b: system blocks are joined as they come, so the instruction may follow a word directly.
+const JSON_OBJECT_ASKED = /respond with (?:a |one )?(?:single )?(?:valid )?JSON object\b/i;
 
 function followsJsonInstruction(output: OutputFormat, instructions: string): OutputFormat {
   return output.kind === 'text' && JSON_OBJECT_ASKED.test(instructions) ? { kind: 'json_object' } : output;
