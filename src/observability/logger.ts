@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { scrubSecrets } from '../lib/scrub.ts';
 
 /**
  * Structured JSON logs to stdout. Request lines are built field by field from values that hold
@@ -13,10 +14,37 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
       base: { service: 'llm-extproc' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: ['headers'], censor: '[redacted]' },
+      serializers: { err: logError },
     },
     // Asynchronous writes: a request line must not block the event loop on a slow stdout pipe.
     // Gateway.stop() flushes before exit.
     pino.destination({ dest: 1, sync: false }),
   );
 }
+/**
+ * An error as a log field: its class, code and scrubbed message, and the same for its causes
+ * (at most 3 deep). Never the stack: a log line carries no stack trace, no file paths and no
+ * secrets that an error message may have picked up; the code and message say where it came from.
+ */
+export function logError(err: unknown, depth = 0): Record<string, unknown> | string {
+  if (typeof err === 'string') return scrubSecrets(err);
+  if (!(err instanceof Error)) {
+    if (err === null || typeof err !== 'object') return String(err);
+    // A plain context object (e.g. { upstreamStatus, kind, cause }): its primitive fields.
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(err)) {
+      if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+      else if (typeof v === 'string') out[k] = scrubSecrets(v);
+      else if (k === 'cause' && v !== undefined && depth < 3) out[k] = logError(v, depth + 1);
+    }
+    return out;
+  }
+  const e = err as Error & { code?: unknown; status?: unknown };
+  const out: Record<string, unknown> = { type: e.name, message: scrubSecrets(e.message) };
+  if (typeof e.code === 'string' || typeof e.code === 'number') out['code'] = e.code;
+  if (typeof e.status === 'number') out['status'] = e.status;
+  if (e.cause !== undefined && depth < 3) out['cause'] = logError(e.cause, depth + 1);
+  return out;
+}
+
 export type { Logger };
