@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareFiles } from './compare.ts';
 import { envInfo } from './env-info.ts';
+import { runHeadOfLine } from './head-of-line.ts';
 import { Clients } from './load.ts';
 import { ALL_PATHS, type PathId } from './paths.ts';
 import { installCleanup, stopAllChildren } from './procs.ts';
@@ -24,6 +25,9 @@ const USAGE = `npm run bench -- [options]
   --soak-minutes N     soak length (default 10)
   --profile            CPU profile of the ext_proc under load (node --cpu-prof), top self-time functions
   --profile-seconds N  load time per scenario in --profile (default 15)
+  --head-of-line       small requests at 50/s while 16 large ones are in flight (the case's shape, refused and at the limits); small p50/p99 and failures
+  --head-of-line-seconds N  seconds per phase (default 15)
+  --limits-off         with --head-of-line: server.limits raised out of the way (the gateway before the limits)
   --compare A.json [B.json]  B (default: results/latest.json) against baseline A; exit 1 on a regression beyond noise
   --out-dir DIR        where results go (default bench/results)
   --paths a,b          only these paths (${ALL_PATHS.map((p) => p.id).join(', ')})
@@ -41,6 +45,9 @@ const { values, positionals } = parseArgs({
     'soak-minutes': { type: 'string' },
     profile: { type: 'boolean', default: false },
     'profile-seconds': { type: 'string' },
+    'head-of-line': { type: 'boolean', default: false },
+    'head-of-line-seconds': { type: 'string' },
+    'limits-off': { type: 'boolean', default: false },
     compare: { type: 'string' },
     'out-dir': { type: 'string' },
     paths: { type: 'string' },
@@ -88,6 +95,11 @@ async function main(): Promise<number> {
   if (values.profile) {
     const seconds = values['profile-seconds'] ? Number(values['profile-seconds']) : 15;
     return runProfile({ runDir, outDir, seconds, envoyConcurrency, stamp: stamp(startedAt), log });
+  }
+
+  if (values['head-of-line']) {
+    const seconds = values['head-of-line-seconds'] ? Number(values['head-of-line-seconds']) : 15;
+    return runHeadOfLine({ runDir, outDir, seconds, limitsOff: values['limits-off'], envoyConcurrency, stamp: stamp(startedAt), log });
   }
 
   const mode: Mode = values.quick ? 'quick' : 'full';

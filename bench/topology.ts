@@ -51,6 +51,8 @@ export interface TopologyOptions {
   extprocEnv?: NodeJS.ProcessEnv;
   /** Envoy template for the gateway (default envoy/envoy.yaml), e.g. to measure a config change. */
   gatewayEnvoyTemplate?: string;
+  /** gateway.yaml for the ext_proc (default config/gateway.yaml), e.g. with other `server.limits`. */
+  gatewayConfig?: string;
   log?: (msg: string) => void;
 }
 
@@ -144,7 +146,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
         ...(opts.extprocNodeArgs ?? []),
         ...extprocNodeArgs('compiled', opts.extprocFlags),
         '--config',
-        path.join(ROOT, 'config/gateway.yaml'),
+        opts.gatewayConfig ?? path.join(ROOT, 'config/gateway.yaml'),
         '--listen',
         `127.0.0.1:${extprocPort}`,
         '--metrics-listen',

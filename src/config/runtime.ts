@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Dialect } from '../dialects/dialect.ts';
+import type { RequestLimits } from '../exchange/request-limits.ts';
 import { dialects } from '../dialects/registry.ts';
 import { buildRoutingPlan, type RoutingPlan } from '../routing/plan.ts';
 import { ConfigError } from './errors.ts';
@@ -41,6 +42,8 @@ export interface RuntimeConfig {
   readonly listen: string;
   readonly metricsListen: string;
   readonly maxBodyBytes: number;
+  /** What one request body may hold (gateway.yaml `server.limits`). */
+  readonly limits: RequestLimits;
   readonly callersByKeyHash: ReadonlyMap<string, Caller>;
   readonly models: ReadonlyMap<string, RuntimeModel>;
   readonly providersByCluster: ReadonlyMap<string, RuntimeProvider>;
@@ -139,6 +142,7 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
     listen: file.server.listen,
     metricsListen: file.server.metricsListen,
     maxBodyBytes: file.server.maxBodyBytes,
+    limits: Object.freeze({ ...file.server.limits }),
     callersByKeyHash: callers,
     models,
     providersByCluster: byCluster,

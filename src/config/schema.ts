@@ -76,6 +76,20 @@ const keySchema = strictObject({
     message: 'exactly one of sha256 or fromEnv is required',
   });
 
+/**
+ * What one request body may hold (src/exchange/request-limits.ts); checked on the raw bytes
+ * before parsing, each excess a 400 naming the parameter. Bounds what one request costs the
+ * ext_proc's event loop, which every other request shares.
+ */
+export const requestLimitsSchema = strictObject({
+  /** Most entries in `messages`. */
+  maxMessages: z.number().int().min(1).max(1_000_000).default(4096),
+  /** Most content parts over all messages (`messages[i].content` arrays). */
+  maxContentParts: z.number().int().min(1).max(1_000_000).default(8192),
+  /** Most JSON values (objects, arrays, strings, numbers, booleans, nulls) in a body. */
+  maxJsonValues: z.number().int().min(100).max(10_000_000).default(100_000),
+}).prefault({});
+
 export const gatewayConfigSchema = strictObject({
   server: strictObject({
     /** host:port of the ext_proc gRPC listener. */
@@ -84,6 +98,8 @@ export const gatewayConfigSchema = strictObject({
     maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(16 * 1024 * 1024),
     /** Prometheus metrics listener host:port; empty disables it. */
     metricsListen: z.string().default('127.0.0.1:9464'),
+    /** Per-request bounds on what a body holds (requestLimitsSchema). */
+    limits: requestLimitsSchema,
   }).prefault({}),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lower-case letters, digits, . _ -'), providerSchema),
   models: z.record(z.string().min(1), modelSchema),

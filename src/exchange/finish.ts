@@ -87,7 +87,7 @@ export interface StatelessRequest {
  * …: failed logins and probes are visible too) or served by the gateway itself (/v1/models).
  * Returns the request id it was given.
  */
-export function recordStatelessRequest(req: StatelessRequest, err: GatewayError | { status: number; code: null }, sinks: ExchangeSinks): string {
+export function recordStatelessRequest(req: StatelessRequest, err: GatewayError | { status: number; code: string | null }, sinks: ExchangeSinks): string {
   const requestId = randomUUID();
   const outcome = err.status < 400 ? 'completed' : 'rejected';
   sinks.logger.info(

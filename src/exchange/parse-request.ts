@@ -2,6 +2,9 @@ import type { z } from 'zod';
 import { InvalidRequestError } from '../errors/gateway-error.ts';
 import { formatJsonPath } from '../lib/json-path.ts';
 import { chatRequestSchema, type ChatRequest } from '../openai/chat-request.ts';
+import { assertJsonDepth } from './json-depth.ts';
+import { assertUniqueKeys } from './duplicate-keys.ts';
+import { checkRequestLimits, DEFAULT_REQUEST_LIMITS, type RequestLimits } from './request-limits.ts';
 
 /** Whether the caller sent something at `path` (zod 4 does not keep the offending input). */
 function presentAt(json: unknown, path: ReadonlyArray<PropertyKey>): boolean {
@@ -22,18 +25,27 @@ function describe(issue: z.core.$ZodIssue, param: string, missing: boolean): str
   return `Invalid value for '${param}': ${issue.message}.`;
 }
 
-/** Body bytes → a validated ChatRequest, or a 400 that names the parameter. */
-export function parseChatRequest(body: Uint8Array): ChatRequest {
+/**
+ * Body bytes → a validated ChatRequest, or a 400 that names the parameter. `limits` (gateway.yaml
+ * `server.limits`) are checked on the raw bytes before JSON.parse, the expensive step for a body
+ * of many small values; duplicate keys are refused (duplicate-keys.ts says why).
+ */
+export function parseChatRequest(body: Uint8Array, limits: RequestLimits = DEFAULT_REQUEST_LIMITS): ChatRequest {
   if (body.length === 0) throw new InvalidRequestError('The request body is empty; expected a JSON object.', { code: 'invalid_json' });
+  // The limits first: they refuse a body of many small values in one cheap scan.
+  const shape = checkRequestLimits(body, limits);
+  assertJsonDepth(body, shape.depth);
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     throw new InvalidRequestError('We could not parse the JSON body of your request. Expected a JSON object.', { code: 'invalid_json' });
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new InvalidRequestError('The request body must be a JSON object.', { code: 'invalid_json' });
   }
+  assertUniqueKeys(json, text, shape.members);
   const parsed = chatRequestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -25,12 +25,17 @@ import {
   ENVOY_LOCAL_REPLY_HEADER,
   OVERHEAD_HEADER,
   RESPONSE_HEADER_ALLOWLIST,
+  isEnvoyReply,
+  isInternalHeader,
+  responseCodeDetails,
+  type ExtProcAttributes,
 } from './internal-headers.ts';
 import { parseChatRequest } from './parse-request.ts';
 import { clientRequestId } from './client-request-id.ts';
 import { callerHeaderPolicy, GATEWAY_USER_AGENT } from './forwarded-headers.ts';
 import { modelRetrieveBody, retrievedModelName } from './models-endpoint.ts';
 import { planRequest } from '../routing/request-plan.ts';
+import type { StreamTranslator } from '../dialects/dialect.ts';
 import { settleStream } from './stream-settlement.ts';
 import { callerContentType, responseShape, translateBufferedAnswer, unreadableAnswer, type ResponseShape } from './response-shape.ts';
 import type { ExchangeRegistry } from './registry.ts';
@@ -105,7 +110,11 @@ export class RouterProcessor implements StreamProcessor {
   private dispatch(msg: ExtProcRequest): ExtProcResponse | Promise<ExtProcResponse> {
     if (msg.request_headers) return this.onRequestHeaders(readHeaders(msg.request_headers), msg.request_headers.end_of_stream === true);
     if (msg.request_body) return this.onRequestBody(bodyBytes(msg.request_body.body));
-    if (msg.response_headers) return this.onResponseHeaders(readHeaders(msg.response_headers), msg.response_headers.end_of_stream === true);
+    if (msg.response_headers) {
+      // Envoy sends response.code_details with the response headers (envoy.yaml: response_attributes).
+      const details = responseCodeDetails((msg as { attributes?: ExtProcAttributes }).attributes);
+      return this.onResponseHeaders(readHeaders(msg.response_headers), msg.response_headers.end_of_stream === true, details);
+    }
     if (msg.response_body) {
       const chunk = bodyBytes(msg.response_body.body);
       const end = msg.response_body.end_of_stream === true;
@@ -200,7 +209,7 @@ export class RouterProcessor implements StreamProcessor {
   private onRequestBody(body: Uint8Array): ExtProcResponse {
     const ex = this.requireExchange('request_body');
     if (body.length > ex.config.maxBodyBytes) throw this.tooLarge(ex.config.maxBodyBytes);
-    const req = parseChatRequest(body);
+    const req = parseChatRequest(body, ex.config.limits);
     const model = modelFor(ex.config, ex.caller, req.model);
     if (!model) {
       throw new NotFoundError(`The model \`${req.model}\` does not exist or you do not have access to it.`, { param: 'model', code: 'model_not_found' });
@@ -233,8 +242,9 @@ export class RouterProcessor implements StreamProcessor {
     });
   }
 
-  private onResponseHeaders(h: HeaderMap, endOfStream: boolean): ExtProcResponse {
-    const ex = this.requireExchange('response_headers');
+  private onResponseHeaders(h: HeaderMap, endOfStream: boolean, details: string | undefined): ExtProcResponse {
+    if (!this.exchange) return this.passEnvoyReply(h);
+    const ex = this.exchange;
     const status = Number(h.get(':status') ?? '0');
     ex.status = status;
     this.responseHeaders = h;
@@ -242,14 +252,14 @@ export class RouterProcessor implements StreamProcessor {
     for (const name of h.keys()) if (!RESPONSE_HEADER_ALLOWLIST.has(name)) remove.push(name);
     const set: Record<string, string> = { 'x-request-id': ex.id };
 
-    // Envoy answered itself: after the plan (no provider reachable, timeout; marked by
-    // envoy.yaml's local_reply_config), or before the body phase ever ran (a body over Envoy's
-    // buffer limit: nothing went upstream, so nothing but Envoy can be answering). Its
-    // local_reply_config already wrote an OpenAI error body.
+    // Envoy answered itself: after the plan (no provider reachable, timeout; its
+    // response.code_details is not `via_upstream`), or before the body phase ever ran (a body
+    // over Envoy's buffer limit, a body that stalled: nothing went upstream, so nothing but
+    // Envoy can be answering). Its local_reply_config already wrote an OpenAI error body.
     const beforeAnyAttempt = ex.lastAttempt === undefined && this.phase === 'request_body';
-    if (h.has(ENVOY_LOCAL_REPLY_HEADER) || beforeAnyAttempt) {
+    if (isEnvoyReply(details, (n) => h.has(n)) || beforeAnyAttempt) {
       ex.envoyLocalReply = true;
-      ex.errorCode = h.get(ENVOY_LOCAL_REPLY_HEADER) ?? (status === 413 ? 'request_too_large' : 'envoy_local_reply');
+      ex.errorCode = h.get(ENVOY_LOCAL_REPLY_HEADER) ?? envoyReplyCode(status);
       this.phase = 'done';
       // Envoy's own retry-after (envoy.yaml) stays on its 503s.
       const keep = remove.filter((n) => n !== 'content-length' && n !== 'retry-after' && n !== ENVOY_LOCAL_REPLY_HEADER);
@@ -301,6 +311,22 @@ export class RouterProcessor implements StreamProcessor {
     return this.withOverhead(ex, res);
   }
 
+  /**
+   * A reply Envoy made for a request whose headers this filter never accepted (HTTP/1.0 → 426,
+   * headers too large → 431, bad framing or no Host → 400, unknown transfer-encoding → 501,
+   * `Upgrade` → 403). envoy.yaml's `composite` wrapper keeps such requests away from the
+   * ext_proc; an Envoy config without it still sends their replies here. The status and body
+   * (local_reply_config's OpenAI error) go to the caller untouched, with the id of this log
+   * line and no internal header.
+   */
+  private passEnvoyReply(h: HeaderMap): ExtProcResponse {
+    const status = Number(h.get(':status') ?? '0');
+    this.phase = 'done';
+    const requestId = recordStatelessRequest(this.stateless, { status, code: envoyReplyCode(status) }, this.sinks);
+    const remove = [...h.keys()].filter(isInternalHeader);
+    return phaseResponse('response_headers', { headers: { set: { 'x-request-id': requestId }, remove } });
+  }
+
   /** x-gateway-overhead-ms: the gateway's own handler time before the response headers. */
   private withOverhead(ex: Exchange, res: ExtProcResponse): ExtProcResponse {
     const common = (res.response_headers as { response: { header_mutation?: { set_headers: unknown[] } } }).response;
@@ -313,8 +339,13 @@ export class RouterProcessor implements StreamProcessor {
     const ex = this.requireExchange('response_body');
     if (this.responseBodyMode === BodySendMode.STREAMED) {
       const translator = ex.translator!;
-      let out = translator.push(chunk);
-      if (endOfStream) out += translator.end();
+      let out: string;
+      try {
+        out = translator.push(chunk);
+        if (endOfStream) out += translator.end();
+      } catch (err) {
+        return this.failStream(ex, translator, asGatewayError(err));
+      }
       // SDKs hang up as soon as they read [DONE] or an error event, often before the upstream's
       // end reaches us: the request is settled from the translator's terminal event (see close()).
       if (endOfStream || translator.terminal !== undefined) {
@@ -357,6 +388,25 @@ export class RouterProcessor implements StreamProcessor {
   }
 
   /**
+   * Ends a stream whose translation threw. The 200 and some chunks are already out, so an
+   * ImmediateResponse would only make Envoy reset the caller's connection: the caller gets an
+   * OpenAI error event instead (the stream's terminal event, so the request settles `failed`
+   * with its status and code), and the rest of the upstream body is dropped. Envoy still ends
+   * the caller's body cleanly when the upstream body ends.
+   */
+  private failStream(ex: Exchange, translator: StreamTranslator, failure: GatewayError): ExtProcResponse {
+    if (failure instanceof InternalError) {
+      // What broke, for the operator (the err serializer writes no stack trace).
+      this.sinks.logger.error({ err: failure, request_id: ex.id }, 'stream translation failed');
+    }
+    this.phase = 'done';
+    // Bytes after the caller's [DONE] (or error event) change nothing for the caller.
+    if (translator.terminal !== undefined) return phaseResponse('response_body', { body: '' });
+    ex.translator = failedTranslator(translator, failure);
+    return phaseResponse('response_body', { body: toOpenAIErrorEvent(failure) });
+  }
+
+  /**
    * A compressed body, decoded and then handed to onResponseBody as if it had come plain.
    * BUFFERED: synchronous; an undecodable success is a 502 (`fail`), an undecodable error body
    * counts as empty (its status speaks for itself). STREAMED: asynchronous per chunk (ext_proc
@@ -391,13 +441,7 @@ export class RouterProcessor implements StreamProcessor {
       (err: unknown) => {
         d.failed = true;
         d.destroy();
-        const failure = asGatewayError(err);
-        const inner = ex.translator!;
-        this.phase = 'done';
-        // Bytes after the caller's [DONE] (or error event) change nothing for the caller.
-        if (inner.terminal !== undefined) return phaseResponse('response_body', { body: '' });
-        ex.translator = failedTranslator(inner, failure);
-        return phaseResponse('response_body', { body: toOpenAIErrorEvent(failure) });
+        return this.failStream(ex, ex.translator!, asGatewayError(err));
       },
     );
   }
@@ -409,3 +453,19 @@ export class RouterProcessor implements StreamProcessor {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The log's error_code for a reply Envoy made itself, by its status (envoy.yaml's local_reply_config words the same cases). */
+function envoyReplyCode(status: number): string {
+  switch (status) {
+    case 408:
+      return 'request_timeout';
+    case 413:
+      return 'request_too_large';
+    case 503:
+      return 'upstream_unavailable';
+    case 504:
+      return 'upstream_timeout';
+    default:
+      return 'envoy_local_reply';
+  }
+}

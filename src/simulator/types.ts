@@ -19,6 +19,19 @@ export interface Fault {
   resetAfterEvents?: number;
   /** Stream only: after this many events send the provider's in-stream error event and end. */
   errorEventAfterEvents?: number;
+  /**
+   * JSON answers only: send the head (its `content-length` that of the whole body) and this many
+   * body bytes (capped at length − 1, so the body is never whole), then destroy the
+   * connection/stream. Counts the bytes as sent (after `contentEncoding`).
+   */
+  resetAfterBytes?: number;
+  /**
+   * JSON answers only: send the head and this many body bytes (capped at length − 1), then pause
+   * `stallMs` before the rest (a reset set at fewer or as many bytes comes first).
+   */
+  stallAfterBytes?: number;
+  /** Length of the `stallAfterBytes` pause, ms (default 0). */
+  stallMs?: number;
   /** Write the response bytes in pieces cut at these offsets, with a flush between pieces. */
   splitBytes?: 'every-byte' | 'random' | number[];
   /** Seed for `splitBytes: 'random'` (default 1). */

@@ -14,6 +14,7 @@ describe('the demo config (config/gateway.yaml)', () => {
     assert.equal(config.listen, '127.0.0.1:50051');
     assert.equal(config.metricsListen, '127.0.0.1:9464');
     assert.equal(config.maxBodyBytes, 16777216);
+    assert.deepEqual(config.limits, { maxMessages: 4096, maxContentParts: 8192, maxJsonValues: 100_000 });
   });
 
   test('models and their targets in order', () => {

@@ -10,7 +10,12 @@ const minimal = {
 
 test('defaults: server block, defaultMaxTokens, ownedBy, team', () => {
   const parsed = gatewayConfigSchema.parse(minimal);
-  assert.deepEqual(parsed.server, { listen: '127.0.0.1:50051', maxBodyBytes: 16 * 1024 * 1024, metricsListen: '127.0.0.1:9464' });
+  assert.deepEqual(parsed.server, {
+    listen: '127.0.0.1:50051',
+    maxBodyBytes: 16 * 1024 * 1024,
+    metricsListen: '127.0.0.1:9464',
+    limits: { maxMessages: 4096, maxContentParts: 8192, maxJsonValues: 100_000 },
+  });
   assert.equal(parsed.models['m']!.defaultMaxTokens, 4096);
   assert.equal(parsed.models['m']!.ownedBy, 'llm-extproc');
   assert.equal(parsed.keys[0]!.team, 'default');
@@ -20,6 +25,7 @@ test('strict at every level', () => {
   for (const bad of [
     { ...minimal, extra: 1 },
     { ...minimal, server: { listen: 'x', typo: 1 } },
+    { ...minimal, server: { limits: { maxMessage: 10 } } },
     { ...minimal, providers: { p: { dialect: 'gemini', apikeyenv: 'K' } } },
     { ...minimal, models: { m: { targets: [{ provider: 'p', model: 'x', weight: 1 }] } } },
     { ...minimal, keys: [{ name: 'k', fromEnv: 'K', hash: 'x' }] },
@@ -34,4 +40,14 @@ test('at least one key; env var names are checked', () => {
   assert.equal(gatewayConfigSchema.safeParse({ ...minimal, keys: [] }).success, false);
   assert.equal(gatewayConfigSchema.safeParse({ ...minimal, keys: [{ name: 'k', fromEnv: '1BAD' }] }).success, false);
   assert.equal(gatewayConfigSchema.safeParse({ ...minimal, providers: { p: { dialect: 'gemini', apiKeyEnv: 'A-B' } } }).success, false);
+});
+
+test('server.limits: partial settings keep the other defaults; nonsense is refused', () => {
+  const parsed = gatewayConfigSchema.parse({ ...minimal, server: { limits: { maxMessages: 10 } } });
+  assert.deepEqual(parsed.server.limits, { maxMessages: 10, maxContentParts: 8192, maxJsonValues: 100_000 });
+  for (const limits of [{ maxMessages: 0 }, { maxContentParts: 1.5 }, { maxJsonValues: 10 }, { maxMessages: '10' }]) {
+    const r = gatewayConfigSchema.safeParse({ ...minimal, server: { limits } });
+    assert.equal(r.success, false, JSON.stringify(limits));
+    assert.deepEqual(r.error!.issues[0]!.path.slice(0, 2), ['server', 'limits']);
+  }
 });

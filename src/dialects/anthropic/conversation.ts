@@ -10,6 +10,7 @@ import type {
 import { assistantBlocks, systemBlocks, textBlock, toolResultBlocks, userBlocks } from './content.ts';
 import { invalid } from './invalid.ts';
 import { sanitizeToolId } from './tool-ids.ts';
+import { assertEmbeddedJsonDepth } from '../../exchange/json-depth.ts';
 
 /**
  * OpenAI messages → Anthropic `system` + alternating user/assistant turns.
@@ -115,6 +116,7 @@ function toolUse(call: ToolCall, param: string, callIds: Set<string>): ToolUseBl
 function parseArguments(args: string, param: string): Record<string, unknown> {
   // Some clients send "" for a call without arguments; its only meaning is {}.
   if (args.trim() === '') return {};
+  assertEmbeddedJsonDepth(args, param);
   let value: unknown;
   try {
     value = JSON.parse(args);

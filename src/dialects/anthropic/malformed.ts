@@ -1,11 +1,9 @@
-import { UpstreamError } from '../../errors/gateway-error.ts';
+import type { UpstreamError } from '../../errors/gateway-error.ts';
+import { upstreamMalformed } from '../../errors/upstream-mapping.ts';
 
-/** A 502 for provider bytes the gateway cannot read; the details go to `cause` (logs only). */
+/** A 502 `upstream_malformed` (the one error table's) for provider bytes the gateway cannot read; the details go to `cause` (logs only). */
 export function malformedResponse(cause: unknown): UpstreamError {
-  return new UpstreamError(502, 'server_error', 'The upstream provider returned a malformed response.', {
-    code: 'upstream_malformed_response',
-    cause,
-  });
+  return upstreamMalformed(cause);
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -1,4 +1,5 @@
-import { InternalError, UpstreamError, type GatewayError } from '../../errors/gateway-error.ts';
+import { InternalError, type GatewayError } from '../../errors/gateway-error.ts';
+import { upstreamMalformed, upstreamStreamTruncated } from '../../errors/upstream-mapping.ts';
 import type { ChunkToolCallDelta } from '../../openai/chat-response.ts';
 import type { Usage } from '../../openai/usage.ts';
 import { SseDecoder, type EventSourceMessage } from '../../sse/sse-decoder.ts';
@@ -6,7 +7,6 @@ import type { StreamContext, StreamTerminal, StreamTokens, StreamTranslator } fr
 import { StreamTally } from '../stream-tally.ts';
 import { ChunkWriter } from '../../openai/chunk-writer.ts';
 import { streamError } from './errors.ts';
-import { malformedResponse } from './malformed.ts';
 import { finishReasonFor } from './stop-reason.ts';
 import { mergeCounts, toUsage, ZERO_COUNTS, type AnthropicCounts } from './usage.ts';
 import {
@@ -88,10 +88,8 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     this.#ended = true;
     const out = this.#translate(this.#decoder.end());
     if (this.#phase !== 'open') return out;
-    const truncated = new UpstreamError(502, 'server_error', 'The upstream stream ended before the response was complete.', {
-      code: 'upstream_stream_truncated',
-    });
-    return out + this.#fail(truncated);
+    // The body ended cleanly but without message_stop: Envoy still lets the gateway write the error event.
+    return out + this.#fail(upstreamStreamTruncated(new Error('stream ended without message_stop')));
   }
 
   #translate(events: readonly EventSourceMessage[]): string {
@@ -108,15 +106,15 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     try {
       data = JSON.parse(event.data);
     } catch (err) {
-      return this.#fail(malformedResponse(err));
+      return this.#fail(upstreamMalformed(err));
     }
     const head = eventTypeSchema.safeParse(data);
-    if (!head.success) return this.#fail(malformedResponse(head.error));
+    if (!head.success) return this.#fail(upstreamMalformed(head.error));
     const type = head.data.type;
     if (type === 'error' || event.event === 'error') return this.#upstreamError(data);
     if (type === 'message_start') return this.#messageStart(data);
     if (!TRANSLATED_EVENTS.has(type)) return '';
-    if (this.#counts === undefined) return this.#fail(malformedResponse(new Error(`${type} before message_start`)));
+    if (this.#counts === undefined) return this.#fail(upstreamMalformed(new Error(`${type} before message_start`)));
     switch (type) {
       case 'content_block_start':
         return this.#blockStart(data);
@@ -135,8 +133,8 @@ export class AnthropicStreamTranslator implements StreamTranslator {
 
   #messageStart(data: unknown): string {
     const parsed = messageStartSchema.safeParse(data);
-    if (!parsed.success) return this.#fail(malformedResponse(parsed.error));
-    if (this.#counts !== undefined) return this.#fail(malformedResponse(new Error('second message_start')));
+    if (!parsed.success) return this.#fail(upstreamMalformed(parsed.error));
+    if (this.#counts !== undefined) return this.#fail(upstreamMalformed(new Error('second message_start')));
     // Input and cache counts are final here; output_tokens is a placeholder that message_delta replaces.
     this.#counts = mergeCounts(ZERO_COUNTS, parsed.data.message.usage);
     return '';
@@ -144,9 +142,9 @@ export class AnthropicStreamTranslator implements StreamTranslator {
 
   #blockStart(data: unknown): string {
     const parsed = contentBlockStartSchema.safeParse(data);
-    if (!parsed.success) return this.#fail(malformedResponse(parsed.error));
+    if (!parsed.success) return this.#fail(upstreamMalformed(parsed.error));
     const { index, content_block: block } = parsed.data;
-    if (this.#blocks.has(index)) return this.#fail(malformedResponse(new Error(`block ${index} started twice`)));
+    if (this.#blocks.has(index)) return this.#fail(upstreamMalformed(new Error(`block ${index} started twice`)));
     if (block.type === 'tool_use' && typeof block['id'] === 'string' && typeof block['name'] === 'string') {
       const ordinal = this.#toolCalls++;
       this.#tally.text(block['name']);
@@ -167,17 +165,17 @@ export class AnthropicStreamTranslator implements StreamTranslator {
 
   #blockDelta(data: unknown): string {
     const parsed = contentBlockDeltaSchema.safeParse(data);
-    if (!parsed.success) return this.#fail(malformedResponse(parsed.error));
+    if (!parsed.success) return this.#fail(upstreamMalformed(parsed.error));
     const { index, delta } = parsed.data;
     const block = this.#blocks.get(index);
-    if (block === undefined) return this.#fail(malformedResponse(new Error(`delta for block ${index}, which is not open`)));
+    if (block === undefined) return this.#fail(upstreamMalformed(new Error(`delta for block ${index}, which is not open`)));
     if (block.kind === 'ignored') return '';
     if (delta.type === 'text_delta' && typeof delta['text'] === 'string') {
-      if (block.kind !== 'text') return this.#fail(malformedResponse(new Error(`text_delta for ${block.kind} block ${index}`)));
+      if (block.kind !== 'text') return this.#fail(upstreamMalformed(new Error(`text_delta for ${block.kind} block ${index}`)));
       return this.#content(delta['text']);
     }
     if (delta.type === 'input_json_delta' && typeof delta['partial_json'] === 'string') {
-      if (block.kind !== 'tool') return this.#fail(malformedResponse(new Error(`input_json_delta for text block ${index}`)));
+      if (block.kind !== 'tool') return this.#fail(upstreamMalformed(new Error(`input_json_delta for text block ${index}`)));
       return this.#arguments(block, delta['partial_json']);
     }
     // Thinking is billed as output though it has no Chat Completions slot: it counts for the estimate.
@@ -189,7 +187,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   #blockStop(data: unknown): string {
     const index = blockIndexOf(data);
     const block = index === undefined ? undefined : this.#blocks.get(index);
-    if (index === undefined || block === undefined) return this.#fail(malformedResponse(new Error('content_block_stop for a block that is not open')));
+    if (index === undefined || block === undefined) return this.#fail(upstreamMalformed(new Error('content_block_stop for a block that is not open')));
     this.#blocks.delete(index);
     // A call that streamed no input fragments still needs parseable arguments: its start input, normally {}.
     if (block.kind === 'tool' && !block.sentArguments) return this.#arguments(block, JSON.stringify(block.startInput ?? {}));
@@ -198,7 +196,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
 
   #messageDelta(data: unknown): string {
     const parsed = messageDeltaSchema.safeParse(data);
-    if (!parsed.success) return this.#fail(malformedResponse(parsed.error));
+    if (!parsed.success) return this.#fail(upstreamMalformed(parsed.error));
     // Cumulative counts: the last message_delta wins, never a sum (wire README 5.6).
     this.#counts = mergeCounts(this.#counts ?? ZERO_COUNTS, parsed.data.usage ?? {});
     if (parsed.data.usage?.output_tokens != null) this.#outputCounted = true;

@@ -4,6 +4,7 @@ import type { AssistantMessage, ChatMessage, ContentPart } from '../../openai/ch
 import { assistantParts, systemTexts, toolResultText, userParts } from './parts.ts';
 import { signFirstFunctionCall, thoughtSignatureFromId } from './tool-call-ids.ts';
 import type { GeminiContent, GeminiPart, GeminiRequest, GeminiRole, JsonObject } from './wire-types.ts';
+import { assertEmbeddedJsonDepth, MAX_JSON_DEPTH, textNestsDeeperThan } from '../../exchange/json-depth.ts';
 
 /**
  * OpenAI messages → Gemini `systemInstruction` + `contents` (wire README 5.2, 5.3).
@@ -22,6 +23,7 @@ function isObject(value: unknown): value is JsonObject {
 /** OpenAI arguments are a JSON string; Gemini `args` is a JSON object (README 5.3). */
 function parseArguments(text: string, param: string): JsonObject {
   if (text.trim() === '') return {};
+  assertEmbeddedJsonDepth(text, param);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -38,6 +40,8 @@ function parseArguments(text: string, param: string): JsonObject {
  * object is sent as that object, which is what the wire fixtures expect.
  */
 function responseObject(text: string): JsonObject {
+  // Too deep to re-serialise as an object: it goes as the text it is.
+  if (textNestsDeeperThan(text, MAX_JSON_DEPTH)) return { output: text };
   try {
     const value: unknown = JSON.parse(text);
     return isObject(value) ? value : { output: value };

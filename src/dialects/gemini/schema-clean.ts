@@ -60,9 +60,9 @@ function resolveRef(ref: string, walk: Walk): unknown {
 
 function cleanMap(value: unknown, walk: Walk, depth: number): unknown {
   if (!isObject(value)) return value;
-  const out: JsonObject = {};
-  for (const [name, sub] of Object.entries(value)) out[name] = cleanNode(sub, walk, depth + 1);
-  return out;
+  // fromEntries defines each key: a property named `__proto__` (JSON.parse makes it an own key)
+  // assigned to `{}` would set the prototype instead and be lost.
+  return Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, cleanNode(sub, walk, depth + 1)]));
 }
 
 function cleanList(value: unknown, walk: Walk, depth: number): unknown {

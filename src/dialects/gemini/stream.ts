@@ -1,4 +1,5 @@
 import { InternalError, type GatewayError } from '../../errors/gateway-error.ts';
+import { upstreamStreamTruncated } from '../../errors/upstream-mapping.ts';
 import type { ChatCompletionChunk } from '../../openai/chat-response.ts';
 import { ChunkWriter } from '../../openai/chunk-writer.ts';
 import type { Usage } from '../../openai/usage.ts';
@@ -87,7 +88,7 @@ class GeminiStreamTranslator implements StreamTranslator {
     }
     const states = [...this.choices.entries()].sort(([a], [b]) => a - b);
     if (states.length === 0 || states.some(([, s]) => s.finish === undefined)) {
-      return out + this.tally.error(malformedUpstream('stream ended without finishReason'));
+      return out + this.tally.error(upstreamStreamTruncated(new Error('stream ended without finishReason')));
     }
     for (const [index, state] of states) {
       const reason = state.finish === 'blocked' ? 'content_filter' : mapFinishReason(state.finish, state.toolCalls > 0);

@@ -12,7 +12,9 @@ const EMPTY = new Uint8Array(0);
  * tool-call ids over OpenAI's 40 characters (e.g. the gateway's Gemini ids, which carry a
  * thought signature) replaced by a hash of the id in `tool_calls` and `tool` messages alike
  * (`../tool-call-ids.ts`). The ids are checked on the already parsed request, so the common
- * case still sends the caller's bytes untouched.
+ * case still sends the caller's bytes untouched. That is safe because those bytes have one
+ * reading only: a body with a duplicate key is refused before this (exchange/duplicate-keys.ts),
+ * so the provider parses the very model and fields the gateway checked.
  */
 export function buildOpenAIRequest(req: ChatRequest, target: TargetContext): UpstreamRequest {
   const forceUsage = req.stream === true && req.stream_options?.include_usage !== true;

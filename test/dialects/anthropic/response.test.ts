@@ -108,7 +108,7 @@ test('malformed bodies → UpstreamError 502', () => {
   for (const body of bodies) {
     assert.throws(
       () => anthropicDialect.parseResponse(body, ctx),
-      (err: unknown) => err instanceof UpstreamError && err.status === 502 && err.code === 'upstream_malformed_response',
+      (err: unknown) => err instanceof UpstreamError && err.status === 502 && err.code === 'upstream_malformed',
       new TextDecoder().decode(body),
     );
   }

@@ -208,7 +208,7 @@ test('malformed upstream data → a 502 error event', () => {
   for (const sse of cases) {
     const out = translateStream([bytesOf(sse)]);
     const last = openAIEvents(out).at(-1) as { error?: { code?: string } } | undefined;
-    assert.equal(last?.error?.code, 'upstream_malformed_response', sse);
+    assert.equal(last?.error?.code, 'upstream_malformed', sse);
   }
 });
 

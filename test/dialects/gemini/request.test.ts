@@ -252,3 +252,11 @@ test('deprecated function-role results and assistant function_call are replayed'
     { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { output: 'cold' } } }] },
   ]);
 });
+
+test('JSON text nested past the bound: arguments refused naming them, a tool result sent as its text', () => {
+  const deep = `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+  assertRefused({ model: 'm', messages: [userTurn('Hi'), assistantCall('call_1', deep)] }, 'messages[1].tool_calls[0].function.arguments');
+  const req = { model: 'm', messages: [userTurn('Hi'), assistantCall('call_1'), { role: 'tool', tool_call_id: 'call_1', content: deep }], tools: [weatherTool] };
+  const body = geminiBody(req);
+  assert.ok(JSON.stringify(body).includes(JSON.stringify({ output: deep })), 'the result goes as { output: "<text>" }');
+});

@@ -83,3 +83,14 @@ test('cycles, remote refs, unresolvable refs and blow-ups are refused with the p
   for (let i = 1; i <= 20; i++) defs[`L${i}`] = { type: 'object', properties: { a: { $ref: `#/$defs/L${i - 1}` }, b: { $ref: `#/$defs/L${i - 1}` } } };
   refused({ $defs: defs, $ref: '#/$defs/L20' });
 });
+
+test('odd but valid schemas: deep anyOf is refused with the param, a huge enum and a __proto__ property are kept', () => {
+  let anyOf: Record<string, unknown> = { type: 'string' };
+  for (let i = 0; i < 100; i++) anyOf = { anyOf: [anyOf, { type: 'null' }] };
+  refused({ type: 'object', properties: { p: anyOf } });
+  const values = Array.from({ length: 20_000 }, (_, i) => `v${i}`);
+  assert.equal((cleanSchema({ type: 'string', enum: values }, P).enum as unknown[]).length, 20_000);
+  // JSON.parse makes `__proto__` an own key; the copy must keep it as a property, not a prototype.
+  const cleaned = cleanSchema(JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}') as Record<string, unknown>, P);
+  assert.equal(JSON.stringify(cleaned), '{"type":"object","properties":{"__proto__":{"type":"string"}}}');
+});

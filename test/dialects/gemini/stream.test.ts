@@ -114,6 +114,7 @@ test('a stream that ends without finishReason ends with an error event, never [D
   assert.deepEqual(norm.problems, []);
   assert.equal(norm.content, 'Hello');
   assert.ok(norm.error);
+  assert.match(out, /"code":"upstream_stream_truncated"/, 'the same code as every other wire format');
   assert.ok(!out.includes('[DONE]'));
 });
 

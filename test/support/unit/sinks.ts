@@ -1,6 +1,6 @@
-import { pino } from 'pino';
 import type { ExchangeSinks } from '../../../src/exchange/finish.ts';
 import { GatewayMetrics } from '../../../src/metrics/metrics.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
 
 export interface MemorySinks {
   sinks: ExchangeSinks;
@@ -10,10 +10,10 @@ export interface MemorySinks {
   lines(): Array<Record<string, unknown>>;
 }
 
-/** A pino logger writing into memory, and a fresh metrics registry. */
+/** The gateway's logger (same options and serializers) writing into memory, and a fresh metrics registry. */
 export function memorySinks(): MemorySinks {
   const raw: string[] = [];
-  const logger = pino({ level: 'debug', base: { service: 'llm-extproc' } }, { write: (line: string) => void raw.push(line) });
+  const logger = createLogger('debug', { write: (line: string) => void raw.push(line) });
   return {
     sinks: { logger, metrics: new GatewayMetrics() },
     raw,
