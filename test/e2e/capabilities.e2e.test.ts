@@ -16,16 +16,6 @@ beforeEach(() => {
   for (const sim of Object.values(gw.sims)) sim.reset();
 });
 
-/** The request's log line (written when Envoy closes the stream, just after the response). */
-async function logLine(requestId: string | null): Promise<Record<string, unknown>> {
-  assert.ok(requestId, 'the response carries x-request-id');
-  for (let i = 0; i < 50; i++) {
-    const line = gw.logLines().find((l) => l.msg === 'request' && l.request_id === requestId);
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`no log line for request ${requestId}`);
-}
 
 describe('a target that cannot serve the request is skipped', () => {
   test('n: 2 on chat-default: Anthropic skipped, Gemini serves two choices', async () => {
@@ -43,7 +33,7 @@ describe('a target that cannot serve the request is skipped', () => {
     assert.equal(g[0]!.headers['x-llmx-try-1'], 'gemini');
     assert.equal(g[0]!.headers['x-llmx-try-2'], 'openai-primary');
     assert.equal(g[0]!.headers['x-llmx-try-3'], undefined);
-    const line = await logLine(response.headers.get('x-request-id'));
+    const line = await gw.requestLog(response.headers.get('x-request-id'));
     assert.deepEqual([line.status, line.provider, line.model, line.attempts], [200, 'gemini', 'chat-default', 1]);
   });
 
@@ -61,7 +51,7 @@ describe('a target that cannot serve the request is skipped', () => {
     assert.match(o[0]!.headers.authorization ?? '', /^Bearer sim-openai-primary-/);
     assert.equal(o[0]!.headers['x-goog-api-key'], undefined);
     assert.deepEqual([(o[0]!.body as { n?: number }).n, (o[0]!.body as { model?: string }).model], [2, 'gpt-4o-mini']);
-    const line = await logLine(response.headers.get('x-request-id'));
+    const line = await gw.requestLog(response.headers.get('x-request-id'));
     assert.deepEqual([line.status, line.provider, line.attempts], [200, 'openai-primary', 2]);
   });
 

@@ -35,16 +35,6 @@ beforeEach(() => {
   for (const sim of Object.values(gw.sims)) sim.reset();
 });
 
-/** The request's log line (written when Envoy closes the stream, just after the response). */
-async function logLine(requestId: string | null | undefined): Promise<Record<string, unknown>> {
-  assert.ok(requestId, 'the response carries x-request-id');
-  for (let i = 0; i < 50; i++) {
-    const line = gw.logLines().find((l) => l.msg === 'request' && l.request_id === requestId);
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`no log line for request ${requestId}`);
-}
 
 function acceptEncodingSent(sim: string): string | undefined {
   const reqs = gw.sims[sim]!.requests;
@@ -66,7 +56,7 @@ describe('the case: a gzip body from an OpenAI-compatible provider', () => {
     assert.equal(data.choices[0]!.message.content, 'Compressed hello');
     assert.deepEqual(schemaErrors('CreateChatCompletionResponse', data), []);
     assert.equal(acceptEncodingSent('openai-primary'), 'gzip, deflate, br', "the gateway's own, not the caller's");
-    const line = await logLine(response.headers.get('x-request-id'));
+    const line = await gw.requestLog(response.headers.get('x-request-id'));
     assert.equal(line['status'], 200);
     assert.equal(line['tokens_in'], 9);
     assert.equal(line['tokens_out'], 3);
@@ -82,7 +72,7 @@ describe('every coding, every wire format', () => {
         assert.equal(response.status, 200);
         assert.match(data.choices[0]!.message.content ?? '', /simulated answer/);
         assert.deepEqual(schemaErrors('CreateChatCompletionResponse', data), []);
-        const line = await logLine(response.headers.get('x-request-id'));
+        const line = await gw.requestLog(response.headers.get('x-request-id'));
         assert.equal(line['tokens_out'], data.usage!.completion_tokens);
       });
 
@@ -103,7 +93,7 @@ describe('every coding, every wire format', () => {
         assert.match(text, /simulated answer/);
         assert.ok(usage && usage.completion_tokens > 0);
         assert.equal(acceptEncodingSent(route.sim), 'identity', 'streams ask for no compression');
-        const line = await logLine(response.headers.get('x-request-id'));
+        const line = await gw.requestLog(response.headers.get('x-request-id'));
         assert.equal(line['outcome'], 'completed');
         assert.equal(line['tokens_out'], usage.completion_tokens);
       });
@@ -126,7 +116,7 @@ describe('a coding the gateway cannot read', () => {
       assert.equal(err.status, 502);
       assert.equal(err.code, 'upstream_unsupported_encoding');
       assert.deepEqual(schemaErrors('ErrorResponse', { error: err.error }), []);
-      const line = await logLine(err.headers?.get('x-request-id'));
+      const line = await gw.requestLog(err.headers?.get('x-request-id'));
       assert.equal(line['status'], 502);
       assert.equal(line['error_code'], 'upstream_unsupported_encoding');
     });

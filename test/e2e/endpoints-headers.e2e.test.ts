@@ -136,24 +136,15 @@ describe('caller headers that reach providers', () => {
     const gatewayId = res.response.headers.get('x-request-id');
     assert.ok(gatewayId && gatewayId !== mine);
     assert.equal(gw.sims['openai-primary']!.requests.at(-1)!.headers['x-request-id'], gatewayId);
-    const line = await logLine(gatewayId);
+    const line = await gw.requestLog(gatewayId);
     assert.equal(line['client_request_id'], mine);
     // Without one, nothing is invented for the caller.
     const plain = await gw.client().chat.completions.create({ model: 'gpt-4o-mini', messages: hello }).withResponse();
-    const plainLine = await logLine(plain.response.headers.get('x-request-id')!);
+    const plainLine = await gw.requestLog(plain.response.headers.get('x-request-id')!);
     assert.equal(plainLine['client_request_id'], undefined);
   });
 });
 
-/** The request's log line (written when the stream closes, so it may lag the response a little). */
-async function logLine(requestId: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 100; i++) {
-    const line = gw.logLines().find((l) => l['msg'] === 'request' && l['request_id'] === requestId);
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`no log line for ${requestId}`);
-}
 
 describe('one error mapping for every wire format', () => {
   const models = [

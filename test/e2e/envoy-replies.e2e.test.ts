@@ -125,15 +125,6 @@ function headersOf(res: Response): Record<string, string> {
   return Object.fromEntries([...res.headers.entries()]);
 }
 
-/** The ext_proc's log line for a request id (written when the request settles). */
-async function logLine(requestId: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 50; i++) {
-    const line = gw.logLines().find((l) => l['msg'] === 'request' && l['request_id'] === requestId);
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`no log line for ${requestId}`);
-}
 
 describe('requests Envoy refuses while reading them: its status, an OpenAI error body, an x-request-id', () => {
   const cases: Array<{ name: string; bytes: () => string; status: number; code: string }> = [
@@ -166,7 +157,7 @@ describe('a request whose body stalls is cut', () => {
     const head = post([`Content-Length: ${Buffer.byteLength(BODY) + 10}`]);
     const reply = await rawRequest(head);
     assertEnvoyReply(reply, 408, 'request_timeout');
-    const line = await logLine(reply.headers['x-request-id']!);
+    const line = await gw.requestLog(reply.headers['x-request-id']!);
     assert.deepEqual([line['status'], line['outcome'], line['error_code']], [408, 'failed', 'request_timeout']);
   });
 
@@ -236,7 +227,7 @@ describe('an upstream reset right after the provider’s 200 head', () => {
     });
     const headers = headersOf(res);
     assertEnvoyReply({ status: res.status, headers, body: await res.text() }, 503, 'upstream_unavailable', 'service_unavailable_error');
-    const line = await logLine(headers['x-request-id']!);
+    const line = await gw.requestLog(headers['x-request-id']!);
     assert.deepEqual([line['status'], line['provider'], line['outcome']], [503, 'envoy', 'failed']);
   });
 });

@@ -33,16 +33,6 @@ function replay(contentType: string, body: Uint8Array | string, split = false): 
   gw.sims[SIM]!.enqueueFault({ replay: { status: 200, contentType, body }, ...(split ? { splitBytes: 'random' as const, splitSeed: 7 } : {}) });
 }
 
-/** The request's log line (written when Envoy closes the stream, just after the response). */
-async function logLine(requestId: string | null | undefined): Promise<Record<string, unknown>> {
-  assert.ok(requestId, 'the response carries x-request-id');
-  for (let i = 0; i < 50; i++) {
-    const line = gw.logLines().find((l) => l.msg === 'request' && l.request_id === requestId);
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`no log line for request ${requestId}`);
-}
 
 describe('case nonstandard-finish-reason through Envoy', () => {
   test('provider-json.json: finish_reason "error" → the SDK gets a 502 OpenAI error, not a completion', async () => {
@@ -60,7 +50,7 @@ describe('case nonstandard-finish-reason through Envoy', () => {
     assert.equal(err.type, 'api_error');
     assert.deepEqual(schemaErrors('ErrorResponse', { error: err.error }), []);
     assert.equal(gw.sims['openai-backup']!.requests.length, 0, 'a 200 from the provider is not retried');
-    const line = await logLine(err.headers?.get('x-request-id'));
+    const line = await gw.requestLog(err.headers?.get('x-request-id'));
     assert.deepEqual([line['status'], line['error_code']], [502, 'upstream_finish_error']);
   });
 
@@ -78,7 +68,7 @@ describe('case nonstandard-finish-reason through Envoy', () => {
     assert.deepEqual(chunks[2]!.choices, []);
     assert.deepEqual(chunks[2]!.usage, { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 });
     for (const c of chunks) assert.deepEqual(schemaErrors('CreateChatCompletionStreamResponse', c), []);
-    const line = await logLine(response.headers.get('x-request-id'));
+    const line = await gw.requestLog(response.headers.get('x-request-id'));
     assert.deepEqual([line['status'], line['outcome'], line['tokens_in'], line['tokens_out']], [200, 'completed', 5, 1]);
   });
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSimProvider, type SimFormat, type SimProvider } from '../../src/simulator/index.ts';
-import { post, WIRE } from './helpers/client.ts';
+import { makeCert, post, postH2, WIRE } from './helpers/client.ts';
 import { rawPost } from './helpers/raw.ts';
 
 const sims = new Map<SimFormat, SimProvider>();
@@ -103,6 +104,91 @@ describe('fault: connection resets', () => {
     assert.equal(r.status, 200);
     assert.ok(r.error);
     assert.equal(r.body.length, 0);
+  });
+});
+
+describe('fault: JSON answers broken mid-body', () => {
+  for (const f of FORMATS) {
+    it(`${f}: resetAfterBytes sends the 200 head and exactly N body bytes, then resets`, async () => {
+      const r = await rawPost(jsonUrl(f), REQUESTS[f].body, fault({ resetAfterBytes: 40 }));
+      assert.equal(r.status, 200);
+      assert.match(r.headers['content-type'] ?? '', /^application\/json/);
+      assert.ok(Number(r.headers['content-length']) > 40, "the whole body's length is announced");
+      assert.ok(r.error, 'client saw the reset');
+      assert.equal(r.body.length, 40);
+      assert.equal(r.body.toString('utf8')[0], '{', 'the start of the JSON answer');
+    });
+  }
+
+  it('resetAfterBytes is capped below the body length, so the body is never whole', async () => {
+    const r = await rawPost(jsonUrl('openai'), REQUESTS.openai.body, fault({ resetAfterBytes: 1_000_000 }));
+    assert.equal(r.status, 200);
+    assert.ok(r.error);
+    assert.equal(r.body.length, Number(r.headers['content-length']) - 1);
+  });
+
+  it('resetAfterBytes: 0 sends the 200 head, then resets', async () => {
+    const r = await rawPost(jsonUrl('anthropic'), REQUESTS.anthropic.body, fault({ resetAfterBytes: 0 }));
+    assert.equal(r.status, 200);
+    assert.ok(r.error);
+    assert.equal(r.body.length, 0);
+  });
+
+  it('resetAfterBytes counts the bytes as sent after contentEncoding', async () => {
+    const r = await rawPost(jsonUrl('gemini'), REQUESTS.gemini.body, fault({ resetAfterBytes: 10, contentEncoding: 'gzip' }));
+    assert.equal(r.headers['content-encoding'], 'gzip');
+    assert.ok(r.error);
+    assert.equal(r.body.length, 10);
+    assert.deepEqual([...r.body.subarray(0, 2)], [0x1f, 0x8b], 'the gzip magic');
+  });
+
+  it('stallAfterBytes pauses mid-body: the first bytes arrive, the rest only after the stall', async () => {
+    const arrivals: Array<{ at: number; bytes: number }> = [];
+    const t0 = performance.now();
+    const r = await new Promise<{ status: number | undefined; length: string | undefined; body: Buffer }>((resolve, reject) => {
+      const req = http.request(jsonUrl('openai'), { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...fault({ stallAfterBytes: 25, stallMs: 300 }) } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          parts.push(c);
+          arrivals.push({ at: performance.now() - t0, bytes: c.length });
+        });
+        res.on('end', () => resolve({ status: res.statusCode, length: res.headers['content-length'], body: Buffer.concat(parts) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(REQUESTS.openai.body));
+    });
+    assert.equal(r.status, 200);
+    assert.equal(String(r.body.length), r.length, 'the whole body arrives after the stall');
+    assert.equal(JSON.parse(r.body.toString('utf8')).object, 'chat.completion');
+    assert.equal(arrivals[0]?.bytes, 25, 'the bytes before the stall arrive on their own');
+    assert.ok((arrivals.at(-1)?.at ?? 0) - (arrivals[0]?.at ?? 0) >= 250, 'the rest waits for the stall');
+  });
+
+  it('stallAfterBytes then resetAfterBytes: the pause, then the reset', async () => {
+    const r = await rawPost(jsonUrl('gemini'), REQUESTS.gemini.body, fault({ stallAfterBytes: 5, stallMs: 20, resetAfterBytes: 30 }));
+    assert.equal(r.status, 200);
+    assert.ok(r.error);
+    assert.equal(r.body.length, 30);
+  });
+
+  it('resetAfterBytes over HTTP/2: the 200 head, N bytes, then RST_STREAM', async () => {
+    const pems = await makeCert();
+    const h2 = await startSimProvider({ format: 'anthropic', tls: pems });
+    try {
+      const r = await postH2(`${h2.url}/v1/messages`, REQUESTS.anthropic.body, pems.cert, fault({ resetAfterBytes: 30 }));
+      assert.equal(r.status, 200);
+      assert.equal(r.error?.code, 'ERR_HTTP2_STREAM_ERROR');
+      assert.equal(Buffer.byteLength(r.text), 30);
+    } finally {
+      await h2.close();
+    }
+  });
+
+  it('the header schema accepts the new fields and refuses negative ones', async () => {
+    const r = await post(jsonUrl('openai'), REQUESTS.openai.body, fault({ stallAfterBytes: -1 }));
+    assert.equal(r.status, 400);
+    assert.match(r.text, /stallAfterBytes/);
   });
 });
 

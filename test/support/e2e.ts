@@ -1,9 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { startStack, type Stack, type StackOptions } from '../../src/cli/stack.ts';
+import { DEMO_PROVIDERS, startStack, type Stack, type StackOptions } from '../../src/cli/stack.ts';
+import { describeLeaks, scanLogLine, scanResponse, writeCounts, type Leak, type LeakSecrets } from './leak-scan.ts';
+import { recordingFetch, startRecording, stopRecording } from './response-recorder.ts';
 
 export interface TestStack extends Stack {
   /** OpenAI SDK client through the plaintext (sidecar) listener. */
@@ -12,15 +15,41 @@ export interface TestStack extends Stack {
   raw(pathname: string, init?: RequestInit): Promise<Response>;
   /** Parsed JSON lines the ext_proc service has logged so far. */
   logLines(): Array<Record<string, unknown>>;
+  /**
+   * The request's log line, waited for (up to 5 s: it is written when Envoy closes the ext_proc
+   * stream, just after the response). `id` is the response's x-request-id, or with
+   * `field: 'client_request_id'` the id the caller sent; fails when there is none.
+   */
+  requestLog(id: string | null | undefined, field?: 'request_id' | 'client_request_id'): Promise<Record<string, unknown>>;
+  /** Stops everything, then fails if the leak scan (test/support/leak-scan.ts) found anything. */
   dispose(): Promise<void>;
 }
 
-/** A whole gateway (real Envoy, real ext_proc process, simulated providers) in a temp dir. */
+/**
+ * A whole gateway (real Envoy, real ext_proc process, simulated providers) in a temp dir. Every
+ * response its listeners give a fetch in this process is recorded; `dispose()` scans those and
+ * the stack's log files for leaks.
+ */
 export async function startTestStack(opts: StackOptions = {}): Promise<TestStack> {
   const runDir = mkdtempSync(path.join(tmpdir(), 'llmx-e2e-'));
-  const stack = await startStack({ runDir, logToFiles: true, envoyConcurrency: 1, ...opts });
+  // Provider keys chosen here (unless the test chose them) so the scan knows what to look for.
+  const simKeys = Object.fromEntries(DEMO_PROVIDERS.map((p) => [p.keyEnv, `sim-${p.cluster}-${randomBytes(12).toString('hex')}`]));
+  const env = { ...simKeys, ...opts.env };
+  // The supervisor's lines (crash, restart) go where the test or stack sends them and to a log file the scan reads.
+  const say = opts.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+  const log = (line: string): void => {
+    say(line);
+    try {
+      appendFileSync(path.join(runDir, 'supervisor.log'), `${line}\n`);
+    } catch {
+      // the run dir is gone after dispose(); a late line is not the scan's
+    }
+  };
+  const stack = await startStack({ runDir, logToFiles: true, envoyConcurrency: 1, ...opts, env, log });
+  const recorder = startRecording([stack.httpUrl, stack.httpsUrl]);
   const ca = readFileSync(stack.certs.caCert);
   const tlsAgent = new Agent({ connect: { ca } });
+  let disposed = false;
   const test: TestStack = Object.assign(stack, {
     client(o: { apiKey?: string; tls?: boolean } = {}): OpenAI {
       return new OpenAI({
@@ -29,7 +58,7 @@ export async function startTestStack(opts: StackOptions = {}): Promise<TestStack
         maxRetries: 0,
         timeout: 30_000,
         ...(o.tls
-          ? { fetch: ((url: string, init: Record<string, unknown>) => undiciFetch(url, { ...init, dispatcher: tlsAgent })) as unknown as typeof fetch }
+          ? { fetch: recordingFetch(((url: string, init: Record<string, unknown>) => undiciFetch(url, { ...init, dispatcher: tlsAgent })) as unknown as typeof fetch) }
           : {}),
       });
     },
@@ -48,10 +77,58 @@ export async function startTestStack(opts: StackOptions = {}): Promise<TestStack
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
+    async requestLog(id: string | null | undefined, field: 'request_id' | 'client_request_id' = 'request_id'): Promise<Record<string, unknown>> {
+      if (!id) throw new Error(`the response carries no ${field === 'request_id' ? 'x-request-id' : 'client request id'}`);
+      for (let i = 0; i < 100; i++) {
+        const line = test.logLines().find((l) => l['msg'] === 'request' && l[field] === id);
+        if (line) return line;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no log line for ${field} ${id}`);
+    },
     async dispose(): Promise<void> {
+      if (disposed) return;
+      disposed = true;
+      stopRecording(recorder);
       await stack.stop();
       await tlsAgent.close();
+      const secrets: LeakSecrets = {
+        secrets: new Map([
+          ...DEMO_PROVIDERS.map((p): [string, string] => [`provider key ${p.cluster}`, String(env[p.keyEnv])]),
+          ['gateway demo key', stack.demoKey],
+          ...[...recorder.credentials].map((c, i): [string, string] => [`caller credential #${i + 1}`, c]),
+        ]),
+        internalPorts: [
+          ...Object.values(stack.sims).map((s) => s.port),
+          stack.extprocPort,
+          stack.metricsPort,
+          Number(new URL(stack.adminUrl).port),
+        ],
+      };
+      const leaks: Leak[] = recorder.responses.flatMap((r) => scanResponse(r, secrets));
+      const logs = readdirSync(runDir).filter((f) => f.endsWith('.log'));
+      let logLines = 0;
+      for (const f of logs) {
+        readFileSync(path.join(runDir, f), 'utf8')
+          .split('\n')
+          .forEach((line, i) => {
+            if (!line) return;
+            logLines++;
+            leaks.push(...scanLogLine(line, `${f}:${i + 1}`, secrets));
+          });
+      }
+      writeCounts({
+        file: path.basename(process.argv[1] ?? '?'),
+        responses: recorder.responses.length,
+        responseBytes: recorder.responses.reduce((n, r) => n + r.body.length, 0),
+        logFiles: logs.length,
+        logLines,
+        secrets: secrets.secrets.size,
+        internalPorts: secrets.internalPorts.length,
+        leaks: leaks.length,
+      });
       if (!process.env.KEEP_E2E_DIRS) rmSync(runDir, { recursive: true, force: true });
+      if (leaks.length > 0) throw new Error(`leak scan: ${leaks.length} leak(s)\n${describeLeaks(leaks.slice(0, 20))}`);
     },
   });
   return test;

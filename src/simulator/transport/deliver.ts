@@ -72,6 +72,30 @@ async function writePaced(out: Outlet, plan: Plan, f: Fault, wait: Wait): Promis
   out.reset();
 }
 
+/**
+ * A JSON body broken mid-way: the head and the first bytes go out, then a pause
+ * (`stallAfterBytes`/`stallMs`) and/or a reset (`resetAfterBytes`). Both offsets are capped at
+ * length − 1 so the fault always fires; a reset at or before the stall comes first.
+ */
+async function writeCutBody(out: Outlet, body: Buffer, f: Fault, wait: Wait): Promise<void> {
+  const resetAt = cap(f.resetAfterBytes, body.length);
+  const stallAt = cap(f.stallAfterBytes, body.length);
+  out.flushHeaders();
+  let sent = 0;
+  if (stallAt !== undefined && (resetAt === undefined || stallAt < resetAt)) {
+    if (stallAt > 0) await out.write(body.subarray(0, stallAt));
+    sent = stallAt;
+    await wait(f.stallMs ?? 0);
+    if (out.closed) return;
+  }
+  if (resetAt === undefined) return out.end(body.subarray(sent));
+  if (resetAt > sent) await out.write(body.subarray(sent, resetAt));
+  if (out.closed) return;
+  // Let the bytes reach the socket before it is destroyed.
+  await flush();
+  out.reset();
+}
+
 /** Sends a reply, applying latency, resets, stream faults and split writes. */
 export async function deliver(out: Outlet, reply: Reply, fault: Fault | undefined, wait: Wait): Promise<void> {
   const f = fault ?? NO_FAULT;
@@ -88,6 +112,7 @@ export async function deliver(out: Outlet, reply: Reply, fault: Fault | undefine
     }
     const headers = isSse(replyHeaders) ? replyHeaders : { ...replyHeaders, 'content-length': String(body.length) };
     out.head(reply.status, headers);
+    if (f.resetAfterBytes !== undefined || f.stallAfterBytes !== undefined) return writeCutBody(out, body, f, wait);
     if (f.splitBytes === undefined) return out.end(body);
     return writePaced(out, { units: [body], resetAtEnd: false }, f, wait);
   }
