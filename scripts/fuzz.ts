@@ -7,6 +7,7 @@ import { Pool, WebSocket } from 'undici';
 import { freePort } from '../src/cli/ports.ts';
 import { startStack } from '../src/cli/stack.ts';
 import { fuzzBody } from '../test/support/fuzz/requests.ts';
+import { prng } from '../src/lib/prng.ts';
 
 /**
  * `npm run fuzz -- --count 100000`: the request fuzz through the real Envoy (issue 12 item 4).
@@ -53,17 +54,6 @@ function flipBytes(bytes: Buffer, rnd: () => number): Buffer {
   return out;
 }
 
-/** A small seeded PRNG (mulberry32) for the byte flips, so a seed reproduces a run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const runDir = mkdtempSync(path.join(tmpdir(), 'llmx-fuzz-'));
 console.log(`fuzz: ${COUNT} bodies, concurrency ${CONCURRENCY}, seed ${SEED}, client timeout ${TIMEOUT_MS} ms (logs in ${runDir})`);

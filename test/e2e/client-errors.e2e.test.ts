@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { authHeaders, hello, startTestStack, type TestStack } from '../support/e2e.ts';
+import { hello, startTestStack, type TestStack } from '../support/e2e.ts';
 
 /**
  * Issue 12 item 4 through the real Envoy: caller input that used to reach an unguarded throw
@@ -17,14 +17,6 @@ after(async () => {
   await gw?.dispose();
 });
 
-interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
-
-async function postRaw(body: string): Promise<{ status: number; json: ErrorBody }> {
-  const res = await gw.raw('/v1/chat/completions', { method: 'POST', headers: authHeaders(gw), body });
-  return { status: res.status, json: JSON.parse(await res.text()) as ErrorBody };
-}
 
 /** The SDK's error for a refused call: its status and the OpenAI error fields. */
 async function refused(call: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
@@ -41,7 +33,7 @@ const deep = (d: number, open: string, leaf: string, close: string): string => `
 
 describe('nesting beyond the bound is a 400 naming the parameter (robustness-deep-nesting-500)', () => {
   test('5,000 levels in an unknown field of a stream request', async () => {
-    const { status, json } = await postRaw(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}],"x_extra":${deep(5000, '[', '', ']')}}`);
+    const { status, json } = await gw.postChat(`{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}],"x_extra":${deep(5000, '[', '', ']')}}`);
     assert.equal(status, 400, JSON.stringify(json));
     assert.deepEqual({ type: json.error.type, param: json.error.param, code: json.error.code }, { type: 'invalid_request_error', param: 'x_extra', code: 'nesting_too_deep' });
   });
@@ -49,10 +41,10 @@ describe('nesting beyond the bound is a 400 naming the parameter (robustness-dee
   for (const model of ['claude-sonnet-4-5', 'chat-default', 'gemini-2.5-flash']) {
     test(`5,000 levels in tool parameters and in a response_format schema (${model})`, async () => {
       const props = `{"type":"object","properties":{"p":${deep(5000, '{"a":', '1', '}')}}}`;
-      const tool = await postRaw(`{"model":"${model}","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${props}}}]}`);
+      const tool = await gw.postChat(`{"model":"${model}","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":${props}}}]}`);
       assert.equal(tool.status, 400, JSON.stringify(tool.json));
       assert.equal(tool.json.error.param, 'tools[0].function.parameters');
-      const format = await postRaw(`{"model":"${model}","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${props}}}}`);
+      const format = await gw.postChat(`{"model":"${model}","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${props}}}}`);
       assert.equal(format.status, 400, JSON.stringify(format.json));
       assert.equal(format.json.error.param, 'response_format.json_schema.schema');
     });

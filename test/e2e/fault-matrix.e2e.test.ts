@@ -338,16 +338,6 @@ for (const stall of [false, true]) {
   });
 }
 
-/** Sum of a Prometheus counter over the series whose labels include `labels`. */
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${gw.metricsPort}/metrics`)).text();
-  let sum = 0;
-  for (const m of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
-    const have = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[2]);
-  }
-  return sum;
-}
 
 describe('after the matrix', () => {
   test('gateway_requests_total says what the log lines say: outcome and status per model', async () => {
@@ -360,7 +350,7 @@ describe('after the matrix', () => {
     }
     assert.ok([...counts.values()].some((c) => c.labels.outcome === 'aborted'), 'aborted streams are counted as such');
     assert.ok([...counts.values()].some((c) => c.labels.outcome === 'failed' && c.labels.stream === 'true' && c.labels.status !== '200'), 'failed streams carry their error status');
-    for (const { labels, n } of counts.values()) assert.equal(await metric('gateway_requests_total', labels), n, JSON.stringify(labels));
+    for (const { labels, n } of counts.values()) assert.equal(await gw.metric('gateway_requests_total', labels), n, JSON.stringify(labels));
   });
 
 

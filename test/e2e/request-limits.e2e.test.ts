@@ -15,14 +15,6 @@ after(async () => {
   await gw?.dispose();
 });
 
-interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
-
-async function post(body: string): Promise<{ status: number; json: ErrorBody }> {
-  const res = await gw.raw('/v1/chat/completions', { method: 'POST', headers: authHeaders(gw), body });
-  return { status: res.status, json: (await res.json()) as ErrorBody };
-}
 
 describe('one caller cannot stall the others', () => {
   // The case's shape: 10.7 MB of 300,000 short messages.
@@ -30,7 +22,7 @@ describe('one caller cannot stall the others', () => {
 
   test('16 huge requests in flight: each is refused naming messages, every small request is served', async () => {
     const client = gw.client();
-    const large = Array.from({ length: 16 }, () => post(huge));
+    const large = Array.from({ length: 16 }, () => gw.postChat(huge));
     const small = Array.from({ length: 40 }, (_, i) =>
       client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `small ${i}` }] }),
     );
@@ -57,7 +49,7 @@ describe('one caller cannot stall the others', () => {
 
   test('too many values in a field the gateway does not read is refused naming that field; nothing goes upstream', async () => {
     const before = gw.sims['openai-primary']!.requests.length;
-    const { status, json } = await post(JSON.stringify({ model: 'gpt-4o-mini', messages: hello, metadata_blob: Array.from({ length: 200_000 }, (_, i) => i) }));
+    const { status, json } = await gw.postChat(JSON.stringify({ model: 'gpt-4o-mini', messages: hello, metadata_blob: Array.from({ length: 200_000 }, (_, i) => i) }));
     assert.equal(status, 400);
     assert.equal(json.error.param, 'metadata_blob');
     assert.equal(json.error.code, 'too_many_json_values');
@@ -68,7 +60,7 @@ describe('one caller cannot stall the others', () => {
 describe('what the gateway checked is what the provider gets', () => {
   test('the case: {"model":"o1-pro", ..., "model":"gpt-4o-mini"} is refused and never reaches a provider', async () => {
     const before = gw.sims['openai-primary']!.requests.length;
-    const { status, json } = await post('{"model":"o1-pro","messages":[{"role":"user","content":"Hello"}],"model":"gpt-4o-mini"}');
+    const { status, json } = await gw.postChat('{"model":"o1-pro","messages":[{"role":"user","content":"Hello"}],"model":"gpt-4o-mini"}');
     assert.equal(status, 400);
     assert.equal(json.error.type, 'invalid_request_error');
     assert.equal(json.error.code, 'invalid_json');
@@ -83,7 +75,7 @@ describe('what the gateway checked is what the provider gets', () => {
     ['a key twice in a tool schema', '{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","type":"string"}}}]}', 'tools[0].function.parameters.type'],
   ] as const) {
     test(`${name} is refused naming ${param}`, async () => {
-      const { status, json } = await post(body);
+      const { status, json } = await gw.postChat(body);
       assert.equal(status, 400, JSON.stringify(json));
       assert.equal(json.error.code, 'invalid_json');
       assert.equal(json.error.param, param);

@@ -85,23 +85,13 @@ async function linesFor(ids: readonly string[]): Promise<Map<string, Line>> {
   }
 }
 
-/** Sums of the metric series whose labels include `labels`, from GET /metrics. */
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${gw.metricsPort}/metrics`)).text();
-  let sum = 0;
-  for (const m of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
-    const have = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[2]);
-  }
-  return sum;
-}
 
 async function tokenMetrics(model: string) {
   return {
-    input: await metric('gateway_tokens_total', { model, direction: 'input' }),
-    output: await metric('gateway_tokens_total', { model, direction: 'output' }),
-    estimatedInput: await metric('gateway_tokens_estimated_total', { model, direction: 'input' }),
-    estimatedOutput: await metric('gateway_tokens_estimated_total', { model, direction: 'output' }),
+    input: await gw.metric('gateway_tokens_total', { model, direction: 'input' }),
+    output: await gw.metric('gateway_tokens_total', { model, direction: 'output' }),
+    estimatedInput: await gw.metric('gateway_tokens_estimated_total', { model, direction: 'input' }),
+    estimatedOutput: await gw.metric('gateway_tokens_estimated_total', { model, direction: 'output' }),
   };
 }
 
@@ -116,7 +106,7 @@ for (const d of DIALECTS) {
       const how = { done: 'the SDK stops at [DONE]', usage: 'break right after the usage chunk', finish: 'break right after the finish chunk (no include_usage)' }[stopAt];
       test(`${RUNS} streams, ${how}: every one settled completed with the provider's token counts, in the log and /metrics`, async () => {
         gw.sims[d.sim]!.reset();
-        const before = { ...(await tokenMetrics(d.model)), completed: await metric('gateway_requests_total', { model: d.model, outcome: 'completed', status: '200' }) };
+        const before = { ...(await tokenMetrics(d.model)), completed: await gw.metric('gateway_requests_total', { model: d.model, outcome: 'completed', status: '200' }) };
         const runs = await pool(RUNS, () => stream(d.model, stopAt));
         const lines = await linesFor(runs.map((r) => r.requestId));
         assert.equal(lines.size, RUNS, 'one request line per stream');
@@ -133,7 +123,7 @@ for (const d of DIALECTS) {
         const aborted = [...lines.values()].filter((l) => l['outcome'] !== 'completed').length;
         assert.deepEqual(bad.slice(0, 3), [], `${bad.length} of ${RUNS} streams misaccounted, ${aborted} not settled completed`);
         const all = [...lines.values()];
-        const after = { ...(await tokenMetrics(d.model)), completed: await metric('gateway_requests_total', { model: d.model, outcome: 'completed', status: '200' }) };
+        const after = { ...(await tokenMetrics(d.model)), completed: await gw.metric('gateway_requests_total', { model: d.model, outcome: 'completed', status: '200' }) };
         assert.equal(after.completed - before.completed, RUNS, 'gateway_requests_total{outcome="completed"}');
         assert.equal(after.input - before.input, sum(all, 'tokens_in'), 'input tokens in /metrics');
         assert.equal(after.output - before.output, sum(all, 'tokens_out'), 'output tokens in /metrics');
@@ -148,7 +138,7 @@ for (const d of DIALECTS) {
       // Paced events keep the provider's end far behind the caller's hang-up.
       sim.setDefaultFault({ chunkDelayMs: 40, chunks: 12 });
       try {
-        const before = { ...(await tokenMetrics(d.model)), aborted: await metric('gateway_requests_total', { model: d.model, outcome: 'aborted' }) };
+        const before = { ...(await tokenMetrics(d.model)), aborted: await gw.metric('gateway_requests_total', { model: d.model, outcome: 'aborted' }) };
         const runs = await pool(ABANDONED, () => stream(d.model, 'first'));
         const lines = await linesFor(runs.map((r) => r.requestId));
         assert.equal(lines.size, ABANDONED, 'one request line per stream');
@@ -161,7 +151,7 @@ for (const d of DIALECTS) {
           assert.ok((l['tokens_out'] as number) < counts!.completion_tokens, 'only the output so far');
           assert.equal(l['tokens_estimated'], !d.outputCounted, 'the line says whether counts are estimated');
         }
-        const after = { ...(await tokenMetrics(d.model)), aborted: await metric('gateway_requests_total', { model: d.model, outcome: 'aborted' }) };
+        const after = { ...(await tokenMetrics(d.model)), aborted: await gw.metric('gateway_requests_total', { model: d.model, outcome: 'aborted' }) };
         assert.equal(after.aborted - before.aborted, ABANDONED, 'gateway_requests_total{outcome="aborted"}');
         assert.equal(after.input - before.input, sum(all, 'tokens_in'), 'input tokens in /metrics');
         assert.equal(after.output - before.output, sum(all, 'tokens_out'), 'output tokens in /metrics');
@@ -195,7 +185,7 @@ for (const d of DIALECTS) {
       assert.equal(l['outcome'], 'failed');
       assert.equal(l['error_code'], err.code ?? err.type);
       assert.ok((l['status'] as number) >= 400, `status ${String(l['status'])} is the error's, not 200`);
-      assert.ok((await metric('gateway_requests_total', { model: d.model, outcome: 'failed', status: String(l['status']) })) >= 1);
+      assert.ok((await gw.metric('gateway_requests_total', { model: d.model, outcome: 'failed', status: String(l['status']) })) >= 1);
     });
   });
 }

@@ -8,6 +8,11 @@ import { DEMO_PROVIDERS, startStack, type Stack, type StackOptions } from '../..
 import { describeLeaks, scanLogLine, scanResponse, writeCounts, type Leak, type LeakSecrets } from './leak-scan.ts';
 import { recordingFetch, startRecording, stopRecording } from './response-recorder.ts';
 
+/** An OpenAI error body, as the gateway answers every refusal. */
+export interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
 export interface TestStack extends Stack {
   /** OpenAI SDK client through the plaintext (sidecar) listener. */
   client(opts?: { apiKey?: string; tls?: boolean }): OpenAI;
@@ -21,6 +26,10 @@ export interface TestStack extends Stack {
    * `field: 'client_request_id'` the id the caller sent; fails when there is none.
    */
   requestLog(id: string | null | undefined, field?: 'request_id' | 'client_request_id'): Promise<Record<string, unknown>>;
+  /** POSTs `body` as is to /v1/chat/completions with the demo key; the status and the JSON answer. */
+  postChat(body: string): Promise<{ status: number; json: ErrorBody }>;
+  /** Sum of the ext_proc's Prometheus series `name` whose labels include `labels` (GET /metrics). */
+  metric(name: string, labels: Record<string, string>): Promise<number>;
   /** Stops everything, then fails if the leak scan (test/support/leak-scan.ts) found anything. */
   dispose(): Promise<void>;
 }
@@ -85,6 +94,19 @@ export async function startTestStack(opts: StackOptions = {}): Promise<TestStack
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error(`no log line for ${field} ${id}`);
+    },
+    async postChat(body: string): Promise<{ status: number; json: ErrorBody }> {
+      const res = await test.raw('/v1/chat/completions', { method: 'POST', headers: authHeaders(stack), body });
+      return { status: res.status, json: JSON.parse(await res.text()) as ErrorBody };
+    },
+    async metric(name: string, labels: Record<string, string>): Promise<number> {
+      const text = await (await fetch(`http://127.0.0.1:${stack.metricsPort}/metrics`)).text();
+      let sum = 0;
+      for (const m of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
+        const have = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+        if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[2]);
+      }
+      return sum;
     },
     async dispose(): Promise<void> {
       if (disposed) return;

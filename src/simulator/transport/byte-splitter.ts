@@ -1,16 +1,5 @@
 import type { Fault } from '../types.ts';
-
-/** mulberry32: a tiny deterministic PRNG for reproducible split points. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../lib/prng.ts';
 
 /** Sorted, unique cut offsets strictly inside `(0, total)` for a `splitBytes` spec. */
 export function splitPoints(total: number, spec: Fault['splitBytes'], seed = 1): number[] {
