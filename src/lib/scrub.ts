@@ -12,7 +12,7 @@ const REDACTED = '[redacted]';
 const URL = /\b(?:https?|wss?|ftp|grpcs?):\/\/[^\s"'`<>)\]]+/gi;
 const PROVIDER_KEY = /\b(?:sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{8,})/g;
 const BEARER = /\b[Bb]earer\s+[A-Za-z0-9._~+/=-]{8,}/g;
-const KEY_PARAM = /([?&]key=)[^&\s"']+/gi;
+const KEY_PARAM = /(\b(?:api[_-]?)?key=)[^&\s"']+/gi;
 const ACCOUNT_ID = /\b(?:org-[A-Za-z0-9]{6,}|proj_[A-Za-z0-9]{6,})\b/g;
 const GOOGLE_PROJECT = /\bprojects\/[A-Za-z0-9_.:-]+/g;
 const PROJECT_NUMBER = /\bproject(?:[ _-]?(?:id|number))?\s*[:=#]?\s*['"]?\d{5,}['"]?/gi;
@@ -21,8 +21,8 @@ const HOST =
   /\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|net|org|io|ai|dev|app|cloud|co|goog|google|internal|local|localdomain|svc|lan|corp|us|eu)\b(?::\d{1,5})?/gi;
 const LOCALHOST = /\blocalhost(?::\d{1,5})?\b/gi;
 const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b/g;
-/** Candidates for IPv6 addresses (with an optional zone); `isIPv6` decides, so times like 12:30:45 survive. */
-const IPV6_CANDIDATE = /(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[\w.-]+)?(?![\w:])/g;
+/** Candidates for IPv6 addresses (IPv4-mapped too, with an optional zone); `isIPv6` decides, so times like 12:30:45 survive. */
+const IPV6_CANDIDATE = /(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}(?:%[\w.-]+)?(?![\w:])/g;
 const LONG_TOKEN = /[A-Za-z0-9+/_=-]{32,}/g;
 
 export function scrubSecrets(text: string): string {

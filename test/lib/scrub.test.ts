@@ -45,6 +45,8 @@ test('host names, IP addresses and account or project ids are redacted', () => {
     ['project proj_AbC123xyz limit', 'project [redacted] limit'],
     ['from 2001:db8::1 and [fe80::1%eth0]:443 at 12:30:45', 'from [redacted] and [[redacted]]:443 at 12:30:45'],
     ['std::vector stays', 'std::vector stays'],
+    ['from ::ffff:10.0.0.1 now', 'from [redacted] now'],
+    ['use key=abcdEFGH1234567890ijklMNOP or api_key=xyz', 'use key=[redacted] or api_key=[redacted]'],
     ["consumer 'projects/812345678901'", "consumer '[redacted]'"],
     ['consumer project_number:812345678901.', 'consumer [redacted].'],
     ['used in project 812345678901 before', 'used in [redacted] before'],
