@@ -3,7 +3,7 @@ import type { ChatRequest } from '../../openai/chat-request.ts';
 import type { TargetContext, UpstreamRequest } from '../dialect.ts';
 import type { MessagesRequest, OutputConfigParam, TextBlockParam } from './wire-types.ts';
 import { translateConversation } from './conversation.ts';
-import { invalid, unsupported } from './invalid.ts';
+import { unsupported } from './invalid.ts';
 import { applyThinking } from './thinking.ts';
 import { translateTools } from './tools.ts';
 
@@ -35,11 +35,12 @@ function toMessagesRequest(req: ChatRequest, target: TargetContext): MessagesReq
     messages,
   };
   Object.assign(body, translateTools(req));
-  if (req.temperature != null) body.temperature = unitInterval(req.temperature, 'temperature');
+  // In range here: the request schema keeps OpenAI's 0–2 and 0–1 (chat-request.ts), and
+  // anthropicCannotServe left out temperatures above Anthropic's 1.
+  if (req.temperature != null) body.temperature = req.temperature;
   // Claude Sonnet 4.5 and later refuse both together (wire README A9), and Anthropic's advice
   // has always been to set one: temperature wins, top_p is dropped.
-  const topP = req.top_p != null ? unitInterval(req.top_p, 'top_p') : undefined;
-  if (topP !== undefined && body.temperature === undefined) body.top_p = topP;
+  if (req.top_p != null && body.temperature === undefined) body.top_p = req.top_p;
   const stop = stopSequences(req.stop);
   if (stop !== undefined) body.stop_sequences = stop;
   if (req.user !== undefined && req.user !== '') body.metadata = { user_id: req.user };
@@ -71,7 +72,7 @@ export function anthropicCannotServe(req: ChatRequest): CapabilityError | undefi
   if (req['functions'] !== undefined) return unsupported('functions', 'The deprecated "functions" parameter is not supported; use "tools".');
   if (req['function_call'] !== undefined) return unsupported('function_call', 'The deprecated "function_call" parameter is not supported; use "tool_choice".');
   // OpenAI's range is 0–2, Anthropic's 0–1: above 1 another provider may serve it; outside
-  // 0–2 no provider would, which unitInterval reports as a plain invalid request.
+  // 0–2 no provider would, which the request schema refuses before any plan.
   if (req.temperature != null && req.temperature > 1 && req.temperature <= 2) {
     return unsupported('temperature', 'temperature must be between 0 and 1 for this model.');
   }
@@ -94,12 +95,6 @@ function unservableContent(messages: ChatRequest['messages']): CapabilityError |
     }
   }
   return undefined;
-}
-
-/** Anthropic's range is 0–1 for both temperature and top_p (values above 1 that OpenAI allows are refused as a capability first). */
-function unitInterval(value: number, param: string): number {
-  if (value < 0 || value > 1) throw invalid(param, `${param} must be between 0 and 1 for this model.`);
-  return value;
 }
 
 /**
