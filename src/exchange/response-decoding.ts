@@ -4,12 +4,11 @@ import { StreamDecoder, decodeBody, type ContentCoding } from './content-decodin
 
 /**
  * The content decoding of one compressed provider response, in the body mode Envoy delivers it:
- * BUFFERED bodies are collected and decoded whole, synchronously; STREAMED bodies (SSE) chunk by
+ * BUFFERED bodies are decoded whole, synchronously, once collected; STREAMED bodies (SSE) chunk by
  * chunk as they arrive. `maxBytes` (the gateway's `server.maxBodyBytes`) bounds a whole decoded
  * body, and what one streamed chunk may decode to.
  */
 export class ResponseDecoding {
-  private chunks: Uint8Array[] = [];
   private readonly stream: StreamDecoder | undefined;
   /** A streamed decode failed: the rest of the body is dropped. */
   failed = false;
@@ -23,14 +22,10 @@ export class ResponseDecoding {
   }
 
   /**
-   * BUFFERED: the decoded body once `end` is reached, undefined before. Throws UpstreamError 502
-   * (`upstream_malformed`, `upstream_too_large`).
+   * BUFFERED: the whole body (as the router processor collected it), decoded. Throws
+   * UpstreamError 502 (`upstream_malformed`, `upstream_too_large`).
    */
-  whole(chunk: Uint8Array, end: boolean): Uint8Array | undefined {
-    this.chunks.push(chunk);
-    if (!end) return undefined;
-    const raw = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = [];
+  whole(raw: Uint8Array): Uint8Array {
     return decodeBody(raw, this.codings, this.maxBytes);
   }
 

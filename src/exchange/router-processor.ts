@@ -118,7 +118,7 @@ export class RouterProcessor implements StreamProcessor {
     if (msg.response_body) {
       const chunk = bodyBytes(msg.response_body.body);
       const end = msg.response_body.end_of_stream === true;
-      return this.decoding ? this.decodeThenTranslate(this.decoding, chunk, end) : this.onResponseBody(chunk, end);
+      return this.decoding?.streamed ? this.decodeThenTranslate(this.decoding, chunk, end) : this.onResponseBody(chunk, end);
     }
     if (msg.request_trailers) return { request_trailers: {} };
     if (msg.response_trailers) return { response_trailers: {} };
@@ -357,11 +357,12 @@ export class RouterProcessor implements StreamProcessor {
     // BUFFERED: Envoy sends the whole body once; chunks are joined defensively all the same.
     this.responseChunks.push(chunk);
     if (!endOfStream) return phaseResponse('response_body', { body: '' });
-    const body = this.responseChunks.length === 1 ? this.responseChunks[0]! : Buffer.concat(this.responseChunks);
+    const raw = this.responseChunks.length === 1 ? this.responseChunks[0]! : Buffer.concat(this.responseChunks);
     this.responseChunks = [];
     this.phase = 'done';
     const dialect = ex.lastAttempt!.provider.dialect;
     const status = ex.status ?? 0;
+    const body = this.decoding ? this.decodedWhole(this.decoding, raw, status) : raw;
     let failure: GatewayError;
     if (status >= 200 && status < 300) {
       try {
@@ -407,25 +408,27 @@ export class RouterProcessor implements StreamProcessor {
   }
 
   /**
-   * A compressed body, decoded and then handed to onResponseBody as if it had come plain.
-   * BUFFERED: synchronous; an undecodable success is a 502 (`fail`), an undecodable error body
-   * counts as empty (its status speaks for itself). STREAMED: asynchronous per chunk (ext_proc
-   * answers strictly in order); a failure mid-stream becomes an OpenAI error event, the stream's
-   * terminal event, and the rest of the body is dropped.
+   * A compressed BUFFERED body, decoded whole: an undecodable success is a 502 (thrown, so the
+   * caller gets `fail`'s error), an undecodable error body counts as empty (its status speaks
+   * for itself).
+   */
+  private decodedWhole(d: ResponseDecoding, raw: Uint8Array, status: number): Uint8Array {
+    try {
+      return d.whole(raw);
+    } catch (err) {
+      if (status >= 200 && status < 300) throw err;
+      return EMPTY;
+    }
+  }
+
+  /**
+   * A compressed STREAMED body (SSE), decoded chunk by chunk and handed to onResponseBody as if it
+   * had come plain: asynchronous per chunk (ext_proc answers strictly in order); a failure
+   * mid-stream becomes an OpenAI error event, the stream's terminal event, and the rest of the
+   * body is dropped.
    */
   private decodeThenTranslate(d: ResponseDecoding, chunk: Uint8Array, end: boolean): ExtProcResponse | Promise<ExtProcResponse> {
     const ex = this.requireExchange('response_body');
-    if (!d.streamed) {
-      let body: Uint8Array | undefined;
-      try {
-        body = d.whole(chunk, end);
-      } catch (err) {
-        const status = ex.status ?? 0;
-        if (status >= 200 && status < 300) throw err;
-        body = EMPTY;
-      }
-      return body === undefined ? phaseResponse('response_body', { body: '' }) : this.onResponseBody(body, true);
-    }
     if (d.failed) return phaseResponse('response_body', { body: '' });
     return d.next(chunk, end).then(
       (decoded) => {
