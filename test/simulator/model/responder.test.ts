@@ -3,18 +3,10 @@ import { describe, it } from 'node:test';
 import type { Conversation } from '../../../src/simulator/model/conversation.ts';
 import { respond } from '../../../src/simulator/model/responder.ts';
 import { splitEven, splitWords, truncatePieces } from '../../../src/simulator/model/text.ts';
+import { baseConversation } from '../helpers/conversation.ts';
 import { WEATHER_SCHEMA } from '../helpers/schema.ts';
 
-const base: Conversation = {
-  model: 'm',
-  lastUserText: 'What is the weather in Paris?',
-  toolResults: [],
-  tools: [],
-  toolMode: { kind: 'auto' },
-  maxTokens: undefined,
-  stop: [],
-  promptTokens: 10,
-};
+const base: Conversation = baseConversation('What is the weather in Paris?');
 
 describe('respond', () => {
   it('answers text quoting the user, in exactly `chunks` pieces, deterministically', () => {

@@ -3,18 +3,10 @@ import { describe, it } from 'node:test';
 import type { Conversation } from '../../../src/simulator/model/conversation.ts';
 import { respond, respondAll } from '../../../src/simulator/model/responder.ts';
 import { schemaInText } from '../../../src/simulator/model/structured.ts';
+import { baseConversation } from '../helpers/conversation.ts';
 import { assertFits, BOOKING_SCHEMA, WEATHER_SCHEMA } from '../helpers/schema.ts';
 
-const base: Conversation = {
-  model: 'm',
-  lastUserText: 'Plan a trip',
-  toolResults: [],
-  tools: [],
-  toolMode: { kind: 'auto' },
-  maxTokens: undefined,
-  stop: [],
-  promptTokens: 10,
-};
+const base: Conversation = baseConversation('Plan a trip');
 
 describe('schemaInText', () => {
   it('finds the first JSON Schema in prose, skipping braces that are not one', () => {
