@@ -6,6 +6,7 @@ import { envInfo } from './env-info.ts';
 import { Clients, openLoop } from './load.ts';
 import { ALL_PATHS, requestFor } from './paths.ts';
 import { profilesFor } from './profiles.ts';
+import { largeBodies } from './large-bodies.ts';
 import { dist, type Dist } from './stats.ts';
 import { ProcessSampler } from './sampler.ts';
 import { ROOT, startTopology, type Topology } from './topology.ts';
@@ -36,15 +37,6 @@ interface LargeShape {
 /** The robustness case's body: 300,000 short messages, 10.7 MB (refused by the default limits). */
 function caseBody(): string {
   return JSON.stringify({ model: 'claude-sonnet-4-5', messages: Array.from({ length: 300_000 }, (_, i) => ({ role: 'user', content: `m${i}` })) });
-}
-
-/** The same shape at the default limits: 4,096 messages of two text parts each (8,192 parts). */
-function largestAccepted(): string {
-  const part = (t: string) => ({ type: 'text', text: t });
-  return JSON.stringify({
-    model: 'claude-sonnet-4-5',
-    messages: Array.from({ length: 4096 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: [part(`m${i}`), part(`n${i}`)] })).slice(0, 4095),
-  });
 }
 
 interface LargeRun {
@@ -87,6 +79,26 @@ interface Phase {
   generatorLagP99: number;
   /** CPU seconds per process during the phase. */
   cpuS: Record<string, number>;
+  /**
+   * The ext_proc's event-loop delay during the phase, ms (p50, p99, max): how late its 10 ms
+   * timer fired (perf_hooks.monitorEventLoopDelay via prom-client, reset at each scrape). What a
+   * message that arrives while the loop is busy waits before its handler runs.
+   */
+  loopDelayMs: { p50: number; p99: number; max: number } | undefined;
+}
+
+/** prom-client's event-loop delay gauges (prefix gateway_process_), read and reset by one scrape. */
+async function scrapeLoopDelay(metricsUrl: string): Promise<Phase['loopDelayMs']> {
+  try {
+    const text = await (await fetch(metricsUrl)).text();
+    const read = (name: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`gateway_process_nodejs_eventloop_lag_${name}_seconds`));
+      return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000;
+    };
+    return { p50: read('p50'), p99: read('p99'), max: read('max') };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A copy of config/gateway.yaml whose `server.limits` let the case's body through. */
@@ -100,6 +112,7 @@ function configWithoutLimits(runDir: string): string {
 }
 
 const fmt = (d: Dist | null | undefined, k: keyof Dist): string => (d ? d[k].toFixed(1) : '—');
+const loopDelay = (d: Phase['loopDelayMs']): string => (d ? d.p99.toFixed(0) : '—');
 const statusList = (s: Record<string, number>): string => Object.entries(s).map(([k, v]) => `${v}× ${k}`).join(', ') || '—';
 
 function smallFailures(s: Phase['small']): string {
@@ -112,7 +125,8 @@ function smallFailures(s: Phase['small']): string {
 
 /**
  * `--head-of-line`: small requests at 50/s while 16 large ones are in flight, per phase: none
- * (baseline), the robustness case's body, and the largest body the default limits accept.
+ * (baseline), the robustness case's body, and the largest bodies the default limits accept
+ * (bench/large-bodies.ts: by message and part count, by JSON values, by bytes).
  * Reports the small requests' p50/p99 and failures; `--limits-off` runs the same with the
  * limits raised (how the gateway behaved before them). Never a pass/fail on timing.
  */
@@ -131,18 +145,21 @@ export async function runHeadOfLine(o: HeadOfLineOptions): Promise<number> {
   const shapes: Array<LargeShape | undefined> = [
     undefined,
     { id: 'case', label: 'the case: 300,000 messages, 10.7 MB', body: caseBody() },
-    { id: 'accepted', label: 'largest accepted: 4,095 messages × 2 parts', body: largestAccepted() },
+    // The largest the default limits accept: most messages and parts, most values, most bytes.
+    ...largeBodies(),
   ];
   const phases: Phase[] = [];
   const sampler = new ProcessSampler({ extproc: topo.gateway.extproc.pid, 'envoy-gateway': topo.gateway.envoy.pid, 'sim-anthropic': topo.sims.anthropic.child.pid, loadgen: process.pid });
   try {
     for (const shape of shapes) {
+      await scrapeLoopDelay(topo.gateway.metricsUrl); // resets the delay histogram for this phase
       const cpu0 = sampler.cpu();
       const endAt = performance.now() + o.seconds * 1000;
       const largeRun = shape ? largeLoops(largePool, topo, shape.body, endAt) : Promise.resolve(undefined);
       const smallRun = await openLoop(clients.pool(small.origin), small, SMALL_RATE, o.seconds);
       const large = await largeRun;
       const cpu = ProcessSampler.delta(cpu0, sampler.cpu());
+      const loopDelayMs = await scrapeLoopDelay(topo.gateway.metricsUrl);
       const phase: Phase = {
         id: shape?.id ?? 'baseline',
         label: shape?.label ?? 'baseline: small requests only',
@@ -150,9 +167,10 @@ export async function runHeadOfLine(o: HeadOfLineOptions): Promise<number> {
         large,
         generatorLagP99: dist(smallRun.lag)?.p99 ?? Number.NaN,
         cpuS: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+        loopDelayMs,
       };
       phases.push(phase);
-      o.log(`  ${phase.id}: small ok ${phase.small.ok}/${phase.small.sent}, p50 ${fmt(phase.small.latency, 'p50')} ms, p99 ${fmt(phase.small.latency, 'p99')} ms; large ${large ? statusList(large.statuses) : '—'}`);
+      o.log(`  ${phase.id}: small ok ${phase.small.ok}/${phase.small.sent}, p50 ${fmt(phase.small.latency, 'p50')} ms, p99 ${fmt(phase.small.latency, 'p99')} ms; large ${large ? statusList(large.statuses) : '—'}; ext_proc loop delay p99 ${loopDelay(loopDelayMs)} ms`);
     }
   } finally {
     await largePool.destroy().catch(() => undefined);
@@ -167,10 +185,10 @@ export async function runHeadOfLine(o: HeadOfLineOptions): Promise<number> {
     `Commit ${env.commit.slice(0, 12)}, ${env.cpuModel} × ${env.cores}, Node ${env.node}, Envoy ${env.envoy}.`,
     `Small: gateway → OpenAI sim, instant JSON, open loop ${SMALL_RATE}/s for ${o.seconds} s per phase (latency from the due time). Large: ${LARGE_IN_FLIGHT} in flight, closed loops, claude-sonnet-4-5.`,
     '',
-    '| phase | small ok / sent | small p50 ms | small p99 ms | small max ms | small failures | large sent | large statuses | large p50 ms | CPU s: ext_proc / Envoy / loadgen | generator lag p99 ms |',
-    '| --- | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: |',
+    '| phase | small ok / sent | small p50 ms | small p99 ms | small max ms | small failures | large sent | large statuses | large p50 ms | CPU s: ext_proc / Envoy / loadgen | ext_proc loop delay p99 / max ms | generator lag p99 ms |',
+    '| --- | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: |',
     ...phases.map((p) =>
-      `| ${p.label} | ${p.small.ok} / ${p.small.sent} | ${fmt(p.small.latency, 'p50')} | ${fmt(p.small.latency, 'p99')} | ${fmt(p.small.latency, 'max')} | ${smallFailures(p.small)} | ${p.large?.sent ?? '—'} | ${p.large ? statusList(p.large.statuses) + (p.large.errors ? `, ${p.large.errors} errors` : '') : '—'} | ${fmt(p.large?.latency, 'p50')} | ${p.cpuS['extproc']} / ${p.cpuS['envoy-gateway']} / ${p.cpuS['loadgen']} | ${p.generatorLagP99.toFixed(1)} |`,
+      `| ${p.label} | ${p.small.ok} / ${p.small.sent} | ${fmt(p.small.latency, 'p50')} | ${fmt(p.small.latency, 'p99')} | ${fmt(p.small.latency, 'max')} | ${smallFailures(p.small)} | ${p.large?.sent ?? '—'} | ${p.large ? statusList(p.large.statuses) + (p.large.errors ? `, ${p.large.errors} errors` : '') : '—'} | ${fmt(p.large?.latency, 'p50')} | ${p.cpuS['extproc']} / ${p.cpuS['envoy-gateway']} / ${p.cpuS['loadgen']} | ${loopDelay(p.loopDelayMs)} / ${p.loopDelayMs ? p.loopDelayMs.max.toFixed(0) : '—'} | ${p.generatorLagP99.toFixed(1)} |`,
     ),
   ].join('\n');
   const base = `head-of-line-${result.limits}-${o.stamp}`;

@@ -1,7 +1,18 @@
 import type { Profile } from './profiles.ts';
 import type { Topology } from './topology.ts';
 
-export type PathId = 'direct-openai' | 'bare-openai' | 'gateway-openai' | 'direct-anthropic' | 'bare-anthropic' | 'gateway-anthropic';
+export type PathId =
+  | 'direct-openai'
+  | 'bare-openai'
+  | 'gateway-openai'
+  | 'direct-anthropic'
+  | 'bare-anthropic'
+  | 'gateway-anthropic'
+  | 'gateway-policies-embedded'
+  | 'gateway-policies-redis';
+
+/** Where a gateway path's state lives when its policies are on (bench/policy-config.ts). */
+export type PolicyStore = 'embedded' | 'redis';
 
 export interface PathDef {
   readonly id: PathId;
@@ -10,6 +21,12 @@ export interface PathDef {
   /** The bare-Envoy path to the same provider: ratios are computed against it, pair by pair. */
   readonly baseline: PathId | undefined;
   readonly label: string;
+  /**
+   * Set on the policy paths: the gateway with rate limits and a budget on for the demo key,
+   * its own Envoy + ext_proc, state on this store. Same request as `gateway-openai`, which is
+   * what the policies' cost is measured against (`policyPairs`).
+   */
+  readonly policies?: PolicyStore;
 }
 
 export const ALL_PATHS: readonly PathDef[] = [
@@ -19,7 +36,29 @@ export const ALL_PATHS: readonly PathDef[] = [
   { id: 'direct-anthropic', kind: 'direct', provider: 'anthropic', baseline: 'bare-anthropic', label: 'Anthropic sim, direct' },
   { id: 'bare-anthropic', kind: 'bare', provider: 'anthropic', baseline: undefined, label: 'bare Envoy → Anthropic sim' },
   { id: 'gateway-anthropic', kind: 'gateway', provider: 'anthropic', baseline: 'bare-anthropic', label: 'gateway → Anthropic sim (translated)' },
+  { id: 'gateway-policies-embedded', kind: 'gateway', provider: 'openai', baseline: 'bare-openai', label: 'gateway, policies on (embedded state) → OpenAI sim', policies: 'embedded' },
+  { id: 'gateway-policies-redis', kind: 'gateway', provider: 'openai', baseline: 'bare-openai', label: 'gateway, policies on (Redis) → OpenAI sim', policies: 'redis' },
 ];
+
+/** The paths a run measures unless `--paths` or `--policies` says otherwise (the policy paths need their own gateways). */
+export const DEFAULT_PATHS: readonly PathId[] = ALL_PATHS.filter((p) => !p.policies).map((p) => p.id);
+
+/** The policy paths, and the path without policies they are compared with. */
+export const POLICY_PATHS: readonly PathId[] = ALL_PATHS.filter((p) => p.policies).map((p) => p.id);
+export const POLICIES_OFF_PATH: PathId = 'gateway-openai';
+
+/** The processes (bench/topology.ts `pids()` names) of a gateway path's ext_proc and Envoy. */
+export function gatewayProcs(p: PathDef): { extproc: string; envoy: string } {
+  return p.policies ? { extproc: `extproc-policies-${p.policies}`, envoy: `envoy-policies-${p.policies}` } : { extproc: 'extproc', envoy: 'envoy-gateway' };
+}
+
+/** The gateway instance a gateway path goes through. */
+export function gatewayOf(topo: Topology, p: PathDef): Topology['gateway'] {
+  if (!p.policies) return topo.gateway;
+  const g = topo.policies[p.policies];
+  if (!g) throw new Error(`${p.id}: the topology was started without the ${p.policies} policy gateway`);
+  return g;
+}
 
 /** One request as the load generators send it. */
 export interface RequestSpec {
@@ -47,7 +86,7 @@ const USER =
  */
 export function requestFor(p: PathDef, profile: Profile, topo: Topology): RequestSpec {
   const sim = topo.sims[p.provider];
-  const origin = p.kind === 'direct' ? `http://127.0.0.1:${sim.plainPort}` : p.kind === 'bare' ? topo.bare.url : topo.gateway.url;
+  const origin = p.kind === 'direct' ? `http://127.0.0.1:${sim.plainPort}` : p.kind === 'bare' ? topo.bare.url : gatewayOf(topo, p).url;
   const fault = JSON.stringify(profile.fault);
   const messages = [{ role: 'user', content: USER }];
   if (p.kind === 'gateway') {

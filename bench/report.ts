@@ -128,6 +128,44 @@ export function renderMarkdown(r: BenchResult): string {
   out.push(table([...MAIN_COLUMNS], rows));
   out.push('');
 
+  if (r.policyPairs?.length) {
+    out.push('## What the policies add');
+    out.push('');
+    out.push(
+      'The gateway with rate limits (key and team, requests and tokens per minute) and a monthly team budget on for the demo key ' +
+        '(bench/policy-config.ts, never refusing), against `gateway-openai` (the same request, the gateway without policies), in the same run, interleaved. ' +
+        'CPU per 2xx response at saturation, µs; `added` = with − without. `× off`: throughput with / without, median of rounds. ' +
+        '`c=1 +p50`/`+p99`: latency at concurrency 1 with − without (pooled percentiles, ± half the spread of the per-round differences). ' +
+        '`Redis calls/req`: script calls (EVALSHA) the gateway sent, from INFO commandstats over the path\'s slices ÷ the requests the gateway finished in them; ' +
+        '`in scripts/req`: the commands those scripts ran inside Redis (server work, no round trip).',
+    );
+    out.push('');
+    const prow: string[][] = [];
+    for (const pp of r.policyPairs) {
+      const on = r.cells.find((c) => c.path === pp.path && c.profile === pp.profile);
+      const off = r.cells.find((c) => c.path === pp.baseline && c.profile === pp.profile);
+      const cpuOn = on?.saturation?.cpu.usPerReq ?? {};
+      const cpuOff = off?.saturation?.cpu.usPerReq ?? {};
+      const rc = on?.redisCommands;
+      prow.push([
+        pp.profile,
+        pp.path,
+        num(cpuOn['extproc'], 0),
+        num(cpuOff['extproc'], 0),
+        add((cpuOn['extproc'] ?? Number.NaN) - (cpuOff['extproc'] ?? Number.NaN), 0),
+        add((cpuOn['envoy'] ?? Number.NaN) - (cpuOff['envoy'] ?? Number.NaN), 0),
+        cpuOn['redis'] !== undefined ? num(cpuOn['redis'], 0) : dash,
+        pp.satRatio ? estStr(pp.satRatio, 2, false) : dash,
+        estStr(pp.c1?.p50),
+        estStr(pp.c1?.p99),
+        rc ? num(rc.calls, 2) : dash,
+        rc ? num(rc.inScripts, 1) : dash,
+      ]);
+    }
+    out.push(table(['profile', 'path', 'ext_proc µs/req', 'without', 'added', 'Envoy added', 'redis µs/req', '× off', 'c=1 +p50', 'c=1 +p99', 'Redis calls/req', 'in scripts/req'], prow));
+    out.push('');
+  }
+
   out.push('## Open loop at fixed rates');
   out.push('');
   out.push(

@@ -1,5 +1,5 @@
 import type { EnvInfo } from './env-info.ts';
-import type { PathDef, PathId } from './paths.ts';
+import { gatewayProcs, POLICIES_OFF_PATH, type PathDef, type PathId } from './paths.ts';
 import type { Profile } from './profiles.ts';
 import { summarize, type OverheadSummary } from './prom.ts';
 import type { CpuSnapshot } from './sampler.ts';
@@ -38,6 +38,13 @@ export interface CellResult {
   stream: { n: number; ok: number; contentEvents: number; ttft: Dist | null; gap: Dist | null; overheadHeader: Dist | null } | null;
   /** gateway_extproc_overhead_seconds over all of this cell's slices (all phases, both filters). */
   overheadMetric: OverheadSummary | null;
+  /**
+   * Policy path on Redis, per request the gateway finished (INFO commandstats over the cell's
+   * slices ÷ requests): `calls` = commands the gateway sent (EVALSHA/EVAL: every state call on
+   * this path is one script, so one round trip each, or less when pipelined); `inScripts` = the
+   * commands those scripts ran inside Redis; `byCommand` every command.
+   */
+  redisCommands?: { calls: number; inScripts: number; byCommand: Record<string, number>; requests: number };
 }
 
 /** A path against the bare-Envoy path to the same provider, round by round. ms unless noted. */
@@ -81,13 +88,20 @@ export interface BenchResult {
   broken: boolean;
   /** Set when the gateway ran with another Envoy template than envoy/envoy.yaml. */
   gatewayEnvoyTemplate?: string;
+  /**
+   * The policy paths against the gateway without policies (`gateway-openai`), round by round:
+   * what the policies add (`satRatio` = throughput with / without; `c1` = added latency).
+   */
+  policyPairs?: PairResult[];
 }
 
 function roleCpu(path: PathDef, cpu: CpuSnapshot): Record<string, number> {
   const out: Record<string, number> = { loadgen: cpu['loadgen'] ?? Number.NaN, sim: cpu[`sim-${path.provider}`] ?? Number.NaN };
   if (path.kind === 'gateway') {
-    out['extproc'] = cpu['extproc'] ?? Number.NaN;
-    out['envoy'] = cpu['envoy-gateway'] ?? Number.NaN;
+    const procs = gatewayProcs(path);
+    out['extproc'] = cpu[procs.extproc] ?? Number.NaN;
+    out['envoy'] = cpu[procs.envoy] ?? Number.NaN;
+    if (path.policies === 'redis') out['redis'] = cpu['redis'] ?? Number.NaN;
   } else if (path.kind === 'bare') out['envoy'] = cpu['envoy-bare'] ?? Number.NaN;
   return out;
 }
@@ -111,6 +125,9 @@ function cpuUse(path: PathDef, slices: Array<Slice<{ ok: number; durationS: numb
 }
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/** Commands that run a script: what the state layer sends (src/state/redis/scripts.ts). */
+const SCRIPT_CALLS = new Set(['evalsha', 'eval', 'evalsha_ro', 'eval_ro', 'fcall']);
 
 function mergeStatuses(list: Array<Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -182,7 +199,16 @@ function summarizeCell(c: RawCell): CellResult {
       overheadHeader: dist(good.flatMap((t) => (t.overheadMs === undefined ? [] : [t.overheadMs]))),
     };
   }
-  return { path: c.path.id, profile: c.profile.id, saturation: sat, c1, rates, stream, overheadMetric: summarize(c.overhead) };
+  const out: CellResult = { path: c.path.id, profile: c.profile.id, saturation: sat, c1, rates, stream, overheadMetric: summarize(c.overhead) };
+  if (c.redisCalls && c.redisCalls.requests > 0) {
+    const n = c.redisCalls.requests;
+    const byCommand: Record<string, number> = {};
+    for (const [cmd, calls] of Object.entries(c.redisCalls.calls)) if (calls > 0) byCommand[cmd] = r3(calls / n);
+    const calls = sum(Object.entries(c.redisCalls.calls).filter(([k]) => SCRIPT_CALLS.has(k)).map(([, v]) => v));
+    const all = sum(Object.values(c.redisCalls.calls));
+    out.redisCommands = { calls: r3(calls / n), inScripts: r3((all - calls) / n), byCommand, requests: n };
+  }
+  return out;
 }
 
 /** Per-round differences path − baseline of a percentile of two sample sets. */
@@ -252,7 +278,7 @@ function targetsOf(cells: CellResult[], pairs: PairResult[], processes: BenchRes
     const v = value === undefined || value === null || !Number.isFinite(value) ? null : r3(value);
     out.push({ path, what, target, value: v, unit, met: v === null ? null : ok(v) });
   };
-  for (const p of paths.filter((x) => x.kind === 'gateway')) {
+  for (const p of paths.filter((x) => x.kind === 'gateway' && !x.policies)) {
     const inst = pair(p.id, 'instant');
     add(p.id, 'added latency, c=1, instant, p50', '≤ 0.5', inst?.c1?.p50.value, 'ms', (v) => v <= 0.5);
     add(p.id, 'added latency, c=1, instant, p99', '≤ 1.5', inst?.c1?.p99.value, 'ms', (v) => v <= 1.5);
@@ -267,7 +293,13 @@ function targetsOf(cells: CellResult[], pairs: PairResult[], processes: BenchRes
     const c1000 = cell(p.id, 'instant')?.rates.find((r) => r.rate === 1000);
     add(p.id, 'errors + non-2xx at 1000 rps, instant', '= 0', c1000 ? c1000.errors + c1000.non2xx : undefined, '', (v) => v === 0);
   }
-  if (paths.some((x) => x.kind === 'gateway')) {
+  // issue 8: the embedded policies add at most 0.05 ms per request (the ext_proc's CPU, at saturation).
+  const off = cell(POLICIES_OFF_PATH, 'instant')?.saturation?.cpu.usPerReq['extproc'];
+  for (const p of paths.filter((x) => x.policies === 'embedded')) {
+    const on = cell(p.id, 'instant')?.saturation?.cpu.usPerReq['extproc'];
+    add(p.id, 'ext_proc CPU added by the policies, saturation, instant', '≤ 50', on !== undefined && off !== undefined ? on - off : undefined, 'µs/req', (v) => v <= 50);
+  }
+  if (paths.some((x) => x.kind === 'gateway' && !x.policies)) {
     out.push({ path: 'gateway-openai', what: 'ext_proc peak RSS (whole run)', target: '≤ 120', value: r3(processes['extproc']?.peakRssMB ?? Number.NaN), unit: 'MB', met: (processes['extproc']?.peakRssMB ?? Infinity) <= 120 });
   }
   return out;
@@ -286,6 +318,15 @@ export function buildResult(
       cells.push(summarizeCell(c));
       const base = p.baseline ? raw.cells.get(cellKey(p.baseline, profile.id)) : undefined;
       if (base) pairs.push(pairOf(c, base));
+    }
+  }
+  const policyPairs: PairResult[] = [];
+  for (const profile of raw.profiles) {
+    const off = raw.cells.get(cellKey(POLICIES_OFF_PATH, profile.id));
+    if (!off) continue;
+    for (const p of raw.paths.filter((x) => x.policies)) {
+      const c = raw.cells.get(cellKey(p.id, profile.id));
+      if (c) policyPairs.push(pairOf(c, off));
     }
   }
   const problems = [...raw.problems];
@@ -316,6 +357,7 @@ export function buildResult(
     profiles: raw.profiles,
     cells,
     pairs,
+    ...(policyPairs.length ? { policyPairs } : {}),
     processes: meta.processes,
     targets: targetsOf(cells, pairs, meta.processes, raw.paths),
     problems,

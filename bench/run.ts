@@ -6,7 +6,7 @@ import { compareFiles } from './compare.ts';
 import { envInfo } from './env-info.ts';
 import { runHeadOfLine } from './head-of-line.ts';
 import { Clients } from './load.ts';
-import { ALL_PATHS, type PathId } from './paths.ts';
+import { ALL_PATHS, POLICIES_OFF_PATH, POLICY_PATHS, type PathId } from './paths.ts';
 import { installCleanup, stopAllChildren } from './procs.ts';
 import type { Profile } from './profiles.ts';
 import { runProfile } from './profile-mode.ts';
@@ -25,12 +25,13 @@ const USAGE = `npm run bench -- [options]
   --soak-minutes N     soak length (default 10)
   --profile            CPU profile of the ext_proc under load (node --cpu-prof), top self-time functions
   --profile-seconds N  load time per scenario in --profile (default 15)
-  --head-of-line       small requests at 50/s while 16 large ones are in flight (the case's shape, refused and at the limits); small p50/p99 and failures
+  --head-of-line       small requests at 50/s while 16 large ones are in flight (the case's shape, refused; the largest bodies the limits accept); small p50/p99, failures, ext_proc loop delay
   --head-of-line-seconds N  seconds per phase (default 15)
   --limits-off         with --head-of-line: server.limits raised out of the way (the gateway before the limits)
   --compare A.json [B.json]  B (default: results/latest.json) against baseline A; exit 1 on a regression beyond noise
   --out-dir DIR        where results go (default bench/results)
-  --paths a,b          only these paths (${ALL_PATHS.map((p) => p.id).join(', ')})
+  --paths a,b          only these paths (${ALL_PATHS.map((p) => p.id).join(', ')}; default: all but the policy paths)
+  --policies           add the policy paths (gateway-policies-embedded, gateway-policies-redis: rate limits and a budget on, embedded state and Redis; needs redis-server) and gateway-openai to compare them with
   --profiles a,b       only these profiles (instant, latency60, stream64)
   --envoy-concurrency N  Envoy worker threads (default: CPU count)
   --gateway-envoy-config FILE  measure the gateway with this Envoy template instead of envoy/envoy.yaml
@@ -56,6 +57,7 @@ const { values, positionals } = parseArgs({
     'gateway-envoy-config': { type: 'string' },
     'keep-logs': { type: 'boolean', default: false },
     'extproc-flags': { type: 'string' },
+    policies: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -106,13 +108,15 @@ async function main(): Promise<number> {
   const settings = settingsFor(mode, cores);
   settings.envoyConcurrency = envoyConcurrency;
   if (values.paths) settings.paths = values.paths.split(',').map((s) => s.trim()) as PathId[];
+  if (values.policies) for (const p of [POLICIES_OFF_PATH, ...POLICY_PATHS]) if (!settings.paths.includes(p)) settings.paths.push(p);
   if (values.profiles) settings.profiles = values.profiles.split(',').map((s) => s.trim()) as Array<Profile['id']>;
   if (values['extproc-flags'] !== undefined) settings.extprocFlags = values['extproc-flags'].split(/\s+/).filter(Boolean);
   for (const p of settings.paths) if (!ALL_PATHS.some((x) => x.id === p)) throw new Error(`unknown path ${p}`);
 
   log(`bench: ${mode} run; starting simulated providers, bare Envoy and the gateway (logs in ${runDir})`);
   const gatewayEnvoyTemplate = values['gateway-envoy-config'] ? path.resolve(values['gateway-envoy-config']) : undefined;
-  const topo = await startTopology({ runDir, envoyConcurrency, log, extprocFlags: settings.extprocFlags, ...(gatewayEnvoyTemplate ? { gatewayEnvoyTemplate } : {}) });
+  const policyGateways = ALL_PATHS.filter((p) => p.policies && settings.paths.includes(p.id)).map((p) => p.policies!);
+  const topo = await startTopology({ runDir, envoyConcurrency, log, extprocFlags: settings.extprocFlags, policyGateways, ...(gatewayEnvoyTemplate ? { gatewayEnvoyTemplate } : {}) });
   const clients = new Clients();
   let result: BenchResult;
   let sampler: ProcessSampler | undefined;

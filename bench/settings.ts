@@ -1,4 +1,4 @@
-import { ALL_PATHS, type PathId } from './paths.ts';
+import { DEFAULT_PATHS, type PathId } from './paths.ts';
 import type { Profile } from './profiles.ts';
 import { EXTPROC_NODE_FLAGS } from '../src/cli/extproc-process.ts';
 
@@ -27,7 +27,7 @@ export interface Settings {
 }
 
 export function settingsFor(mode: Mode, cores: number): Settings {
-  const paths = ALL_PATHS.map((p) => p.id);
+  const paths = [...DEFAULT_PATHS];
   const profiles: Array<Profile['id']> = ['instant', 'latency60', 'stream64'];
   const envoyConcurrency = Math.max(1, cores);
   if (mode === 'quick') {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closedLoop1, openLoop, saturate, type Clients, type LatencyRun, type RateRun, type SaturationRun } from './load.ts';
-import { ALL_PATHS, requestFor, type PathDef, type PathId, type RequestSpec } from './paths.ts';
+import { ALL_PATHS, gatewayOf, requestFor, type PathDef, type PathId, type RequestSpec } from './paths.ts';
 import { profilesFor, type Profile } from './profiles.ts';
 import { histAdd, histDelta, scrape, type HistSnap } from './prom.ts';
 import { ProcessSampler, type CpuSnapshot } from './sampler.ts';
@@ -24,6 +24,11 @@ export interface RawCell {
   streams: StreamTiming[];
   /** Delta of gateway_extproc_overhead_seconds over this cell's slices (gateway paths). */
   overhead: HistSnap | undefined;
+  /**
+   * Policy path on Redis: Redis commands (INFO commandstats, by command, counting those run
+   * inside scripts too) over this cell's slices, and the requests the gateway finished in them.
+   */
+  redisCalls: { calls: Record<string, number>; requests: number } | undefined;
 }
 
 export interface RawRun {
@@ -34,6 +39,13 @@ export interface RawRun {
 }
 
 export const cellKey = (path: PathId, profile: Profile['id']): string => `${path}|${profile}`;
+
+/** Responses a slice got: 2xx and not (a load run's counts; one for a probe stream that got a status). */
+function responsesOf(run: unknown): number {
+  const r = run as { ok?: unknown; non2xx?: unknown; status?: unknown };
+  if (typeof r.ok === 'number' && typeof r.non2xx === 'number') return r.ok + r.non2xx;
+  return typeof r.status === 'number' && r.status !== 0 ? 1 : 0;
+}
 
 /** Round r visits the paths starting at a different one, so no path always runs first. */
 function rotate<T>(xs: readonly T[], r: number): T[] {
@@ -56,6 +68,8 @@ async function preflight(clients: Clients, p: PathDef, profile: Profile, spec: R
     const res = await pool.request({ path: spec.path, method: spec.method, headers: spec.headers, body: spec.body });
     const text = await res.body.text();
     if (res.statusCode !== 200) return `${p.id}/${profile.id}: preflight got HTTP ${res.statusCode}: ${text.slice(0, 300)}`;
+    // A policy path whose limits did not apply would measure nothing: the rate-limit step's headers prove they did.
+    if (p.policies && res.headers['x-ratelimit-limit-requests'] === undefined) return `${p.id}/${profile.id}: no x-ratelimit-* headers: the policies are not on`;
     const body = JSON.parse(text) as { choices?: Array<{ message?: { content?: unknown } }>; content?: Array<{ text?: unknown }> };
     const content = spec.wire === 'openai' ? body.choices?.[0]?.message?.content : body.content?.[0]?.text;
     if (typeof content !== 'string' || content.length === 0) return `${p.id}/${profile.id}: preflight answer has no text: ${text.slice(0, 300)}`;
@@ -77,13 +91,25 @@ export async function runSuite(topo: Topology, clients: Clients, sampler: Proces
   const problems: string[] = [];
 
   const slice = async <T>(cell: RawCell, fn: () => Promise<T>): Promise<Slice<T>> => {
-    const gw = cell.path.kind === 'gateway';
-    const h0 = gw ? await scrape(topo.gateway.metricsUrl) : undefined;
+    const gw = cell.path.kind === 'gateway' ? gatewayOf(topo, cell.path) : undefined;
+    const redis = cell.path.policies === 'redis' ? topo.redis : undefined;
+    const h0 = gw ? await scrape(gw.metricsUrl) : undefined;
+    const r0 = redis ? await redis.commandCalls() : undefined;
     const c0 = sampler.cpu();
     const run = await fn();
     const c1 = sampler.cpu();
-    const h1 = gw ? await scrape(topo.gateway.metricsUrl) : undefined;
+    // Settlements run after the response: let the last ones reach Redis before counting.
+    if (redis) await sleep(50);
+    const r1 = redis ? await redis.commandCalls() : undefined;
+    const h1 = gw ? await scrape(gw.metricsUrl) : undefined;
     if (h0 && h1) cell.overhead = histAdd(cell.overhead, histDelta(h0, h1));
+    if (r0 && r1) {
+      const acc = (cell.redisCalls ??= { calls: {}, requests: 0 });
+      for (const [cmd, n] of Object.entries(r1)) if (cmd !== 'info') acc.calls[cmd] = (acc.calls[cmd] ?? 0) + n - (r0[cmd] ?? 0);
+      // The gateway's own count of finished requests (its overhead histogram): autocannon does
+      // not count the requests still in flight when a slice ends, though they reached Redis.
+      acc.requests += h0 && h1 ? h1.count - h0.count : responsesOf(run);
+    }
     sampler.sampleRss();
     await sleep(settings.pauseMs);
     return { run, cpu: ProcessSampler.delta(c0, c1) };
@@ -94,7 +120,7 @@ export async function runSuite(topo: Topology, clients: Clients, sampler: Proces
     const specs = new Map<PathId, RequestSpec>();
     for (const p of paths) {
       specs.set(p.id, requestFor(p, profile, topo));
-      cells.set(cellKey(p.id, profile.id), { path: p, profile, sat: [], c1: [], rates: new Map(), streams: [], overhead: undefined });
+      cells.set(cellKey(p.id, profile.id), { path: p, profile, sat: [], c1: [], rates: new Map(), streams: [], overhead: undefined, redisCalls: undefined });
     }
     const cellOf = (p: PathDef): RawCell => cells.get(cellKey(p.id, profile.id))!;
     const specOf = (p: PathDef): RequestSpec => specs.get(p.id)!;

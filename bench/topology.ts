@@ -8,7 +8,10 @@ import { findOrInstallEnvoy } from '../src/cli/envoy-binary.ts';
 import { renderEnvoyConfig } from '../src/cli/envoy-config.ts';
 import { freePort } from '../src/cli/ports.ts';
 import { extprocNodeArgs } from '../src/cli/extproc-process.ts';
+import type { PolicyStore } from './paths.ts';
+import { writePolicyConfig } from './policy-config.ts';
 import { spawnChild, waitUntil, type BenchChild } from './procs.ts';
+import { startBenchRedis, type BenchRedis } from './redis.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -22,19 +25,27 @@ export interface SimEndpoints {
   readonly child: BenchChild;
 }
 
+/** One gateway: its Envoy (envoy/envoy.yaml) and its ext_proc service. */
+export interface GatewayInstance {
+  readonly url: string;
+  readonly adminUrl: string;
+  readonly metricsUrl: string;
+  readonly demoKey: string;
+  readonly extproc: BenchChild;
+  readonly envoy: BenchChild;
+}
+
 export interface Topology {
   readonly runDir: string;
   readonly envoyBin: string;
   readonly sims: { readonly openai: SimEndpoints; readonly anthropic: SimEndpoints };
   readonly bare: { readonly url: string; readonly adminUrl: string; readonly envoy: BenchChild };
-  readonly gateway: {
-    readonly url: string;
-    readonly adminUrl: string;
-    readonly metricsUrl: string;
-    readonly demoKey: string;
-    readonly extproc: BenchChild;
-    readonly envoy: BenchChild;
-  };
+  /** The gateway as configured (config/gateway.yaml: no rate limits, no budgets). */
+  readonly gateway: GatewayInstance;
+  /** The gateways with the benchmark's policies on (bench/policy-config.ts), when asked for. */
+  readonly policies: { readonly embedded?: GatewayInstance; readonly redis?: GatewayInstance };
+  /** The redis-server behind `policies.redis`. */
+  readonly redis: BenchRedis | undefined;
   /** Processes whose CPU and memory the benchmark reports. */
   pids(): Record<string, number>;
   stop(): Promise<void>;
@@ -53,6 +64,12 @@ export interface TopologyOptions {
   gatewayEnvoyTemplate?: string;
   /** gateway.yaml for the ext_proc (default config/gateway.yaml), e.g. with other `server.limits`. */
   gatewayConfig?: string;
+  /**
+   * Also start a gateway (own Envoy + ext_proc, same config plus bench/policy-config.ts's
+   * policies) per store listed: `embedded` (SQLite in the run dir), `redis` (a redis-server
+   * started for the run).
+   */
+  policyGateways?: readonly PolicyStore[];
   log?: (msg: string) => void;
 }
 
@@ -91,12 +108,94 @@ function startEnvoy(name: string, bin: string, config: string, concurrency: numb
 
 const ready = async (url: string): Promise<boolean> => (await fetch(url)).status === 200;
 
+interface GatewayContext {
+  readonly opts: TopologyOptions;
+  readonly runDir: string;
+  readonly envoyBin: string;
+  readonly certs: { cert: string; key: string; caCert: string };
+  readonly openai: SimEndpoints;
+  readonly anthropic: SimEndpoints;
+  readonly demoKey: string;
+  /** Children started so far (stopped in reverse on failure or at the end). */
+  readonly started: BenchChild[];
+}
+
+/**
+ * One gateway: the ext_proc child with `config` (its SQLite state in the run dir, `extraEnv`
+ * e.g. REDIS_URL) and an Envoy from the gateway template pointed at it and at the simulators.
+ * `suffix` names its processes and logs: `extproc<suffix>` and `envoy<suffix>` (`extproc`,
+ * `envoy-gateway` without one; bench/paths.ts `gatewayProcs` reads the same names).
+ */
+async function startGateway(ctx: GatewayContext, suffix: string, config: string, extraEnv: NodeJS.ProcessEnv): Promise<GatewayInstance> {
+  const { opts, runDir, envoyBin, certs, openai, anthropic, demoKey } = ctx;
+  const extprocPort = await freePort();
+  const metricsPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...opts.extprocEnv,
+    GATEWAY_DEMO_KEY: demoKey,
+    GATEWAY_DEMO_SUPPORT_KEY: `${demoKey}-support`,
+    SIM_OPENAI_PRIMARY_KEY: openai.key,
+    SIM_OPENAI_BACKUP_KEY: openai.key,
+    SIM_ANTHROPIC_KEY: anthropic.key,
+    SIM_GEMINI_KEY: 'unused-in-the-benchmark',
+    // Each gateway its own state: never the developer's .run/state, never another gateway's.
+    GATEWAY_STATE_FILE: path.join(runDir, `state${suffix}.sqlite`),
+    ...extraEnv,
+  };
+  if (!extraEnv.REDIS_URL) delete env.REDIS_URL;
+  const extproc = spawnChild(
+    `extproc${suffix}`,
+    process.execPath,
+    [
+      ...(opts.extprocNodeArgs ?? []),
+      ...extprocNodeArgs('compiled', opts.extprocFlags),
+      '--config',
+      config,
+      '--listen',
+      `127.0.0.1:${extprocPort}`,
+      '--metrics-listen',
+      `127.0.0.1:${metricsPort}`,
+    ],
+    { env, logFile: path.join(runDir, `extproc${suffix}.log`) },
+  );
+  ctx.started.push(extproc);
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+
+  const gwValues = {
+    ADMIN_PORT: await freePort(),
+    LISTEN_HOST: '127.0.0.1',
+    PLAIN_LISTEN_HOST: '127.0.0.1',
+    HTTPS_PORT: await freePort(),
+    HTTP_PORT: await freePort(),
+    TLS_CERT: certs.cert,
+    TLS_KEY: certs.key,
+    CA_CERT: certs.caCert,
+    EXTPROC_HOST: '127.0.0.1',
+    EXTPROC_PORT: extprocPort,
+    OPENAI_PRIMARY_PORT: openai.tlsPort,
+    OPENAI_BACKUP_PORT: openai.tlsPort,
+    ANTHROPIC_PORT: anthropic.tlsPort,
+    GEMINI_PORT: await freePort(), // no Gemini path in the benchmark: nothing listens
+  };
+  const gwConfig = path.join(runDir, `envoy-gateway${suffix}.rendered.yaml`);
+  renderEnvoyConfig(opts.gatewayEnvoyTemplate ?? path.join(ROOT, 'envoy/envoy.yaml'), gwConfig, gwValues);
+  await waitUntil(`ext_proc service${suffix}`, () => ready(metricsUrl), 30_000, extproc.exited);
+  const envoyName = suffix ? `envoy${suffix}` : 'envoy-gateway';
+  const gwEnvoy = startEnvoy(envoyName, envoyBin, gwConfig, opts.envoyConcurrency, runDir);
+  ctx.started.push(gwEnvoy);
+  const adminUrl = `http://127.0.0.1:${gwValues.ADMIN_PORT}`;
+  await waitUntil(`${envoyName} envoy`, () => ready(`${adminUrl}/ready`), 30_000, gwEnvoy.exited);
+  return { url: `http://127.0.0.1:${gwValues.HTTP_PORT}`, adminUrl, metricsUrl, demoKey, extproc, envoy: gwEnvoy };
+}
+
 /**
  * Everything on loopback: two simulated providers (OpenAI and Anthropic format, each its own
  * process), a bare Envoy (envoy/bench-bare.yaml) and the full gateway (envoy/envoy.yaml + the
  * ext_proc service compiled, as the image runs it: `npm run build`, then `node dist/main.js`
  * with EXTPROC_NODE_FLAGS), the gateway's provider clusters pointed at the same simulators as
- * the bare Envoy's.
+ * the bare Envoy's. With `policyGateways`, one more gateway per store with the benchmark's
+ * policies on (and for Redis a redis-server), each its own Envoy + ext_proc.
  */
 export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
@@ -126,74 +225,36 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     const bareEnvoy = startEnvoy('envoy-bare', envoyBin, bareConfig, opts.envoyConcurrency, runDir);
     started.push(bareEnvoy);
 
-    // Gateway: ext_proc child + Envoy from envoy/envoy.yaml.
     const demoKey = `sk-bench-${randomBytes(18).toString('base64url')}`;
-    const extprocPort = await freePort();
-    const metricsPort = await freePort();
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      ...opts.extprocEnv,
-      GATEWAY_DEMO_KEY: demoKey,
-      SIM_OPENAI_PRIMARY_KEY: openai.key,
-      SIM_OPENAI_BACKUP_KEY: openai.key,
-      SIM_ANTHROPIC_KEY: anthropic.key,
-      SIM_GEMINI_KEY: 'unused-in-the-benchmark',
-    };
-    const extproc = spawnChild(
-      'extproc',
-      process.execPath,
-      [
-        ...(opts.extprocNodeArgs ?? []),
-        ...extprocNodeArgs('compiled', opts.extprocFlags),
-        '--config',
-        opts.gatewayConfig ?? path.join(ROOT, 'config/gateway.yaml'),
-        '--listen',
-        `127.0.0.1:${extprocPort}`,
-        '--metrics-listen',
-        `127.0.0.1:${metricsPort}`,
-      ],
-      { env, logFile: path.join(runDir, 'extproc.log') },
-    );
-    started.push(extproc);
-    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-
-    const gwValues = {
-      ADMIN_PORT: await freePort(),
-      LISTEN_HOST: '127.0.0.1',
-      PLAIN_LISTEN_HOST: '127.0.0.1',
-      HTTPS_PORT: await freePort(),
-      HTTP_PORT: await freePort(),
-      TLS_CERT: certs.cert,
-      TLS_KEY: certs.key,
-      CA_CERT: certs.caCert,
-      EXTPROC_HOST: '127.0.0.1',
-      EXTPROC_PORT: extprocPort,
-      OPENAI_PRIMARY_PORT: openai.tlsPort,
-      OPENAI_BACKUP_PORT: openai.tlsPort,
-      ANTHROPIC_PORT: anthropic.tlsPort,
-      GEMINI_PORT: await freePort(), // no Gemini path in the benchmark: nothing listens
-    };
-    const gwConfig = path.join(runDir, 'envoy-gateway.rendered.yaml');
-    renderEnvoyConfig(opts.gatewayEnvoyTemplate ?? path.join(ROOT, 'envoy/envoy.yaml'), gwConfig, gwValues);
-    await waitUntil('ext_proc service', () => ready(metricsUrl), 30_000, extproc.exited);
-    const gwEnvoy = startEnvoy('envoy-gateway', envoyBin, gwConfig, opts.envoyConcurrency, runDir);
-    started.push(gwEnvoy);
+    const gwCtx: GatewayContext = { opts, runDir, envoyBin, certs, openai, anthropic, demoKey, started };
+    const gateway = await startGateway(gwCtx, '', opts.gatewayConfig ?? path.join(ROOT, 'config/gateway.yaml'), {});
+    const policies: { embedded?: GatewayInstance; redis?: GatewayInstance } = {};
+    let redis: BenchRedis | undefined;
+    for (const store of opts.policyGateways ?? []) {
+      const config = writePolicyConfig(opts.gatewayConfig ?? path.join(ROOT, 'config/gateway.yaml'), path.join(runDir, `gateway.policies-${store}.yaml`));
+      if (store === 'redis') {
+        redis = await startBenchRedis(runDir);
+        started.push(redis.child);
+      }
+      policies[store] = await startGateway(gwCtx, `-policies-${store}`, config, store === 'redis' ? { REDIS_URL: redis!.url } : {});
+    }
 
     const bareAdmin = `http://127.0.0.1:${bareValues.ADMIN_PORT}`;
-    const gwAdmin = `http://127.0.0.1:${gwValues.ADMIN_PORT}`;
-    await Promise.all([
-      waitUntil('bare envoy', () => ready(`${bareAdmin}/ready`), 30_000, bareEnvoy.exited),
-      waitUntil('gateway envoy', () => ready(`${gwAdmin}/ready`), 30_000, gwEnvoy.exited),
-    ]);
+    await waitUntil('bare envoy', () => ready(`${bareAdmin}/ready`), 30_000, bareEnvoy.exited);
     return {
       runDir,
       envoyBin,
       sims: { openai, anthropic },
       bare: { url: `http://127.0.0.1:${bareValues.HTTP_PORT}`, adminUrl: bareAdmin, envoy: bareEnvoy },
-      gateway: { url: `http://127.0.0.1:${gwValues.HTTP_PORT}`, adminUrl: gwAdmin, metricsUrl, demoKey, extproc, envoy: gwEnvoy },
+      gateway,
+      policies,
+      redis,
       pids: () => ({
-        extproc: extproc.pid,
-        'envoy-gateway': gwEnvoy.pid,
+        extproc: gateway.extproc.pid,
+        'envoy-gateway': gateway.envoy.pid,
+        ...(policies.embedded ? { 'extproc-policies-embedded': policies.embedded.extproc.pid, 'envoy-policies-embedded': policies.embedded.envoy.pid } : {}),
+        ...(policies.redis ? { 'extproc-policies-redis': policies.redis.extproc.pid, 'envoy-policies-redis': policies.redis.envoy.pid } : {}),
+        ...(redis ? { redis: redis.child.pid } : {}),
         'envoy-bare': bareEnvoy.pid,
         'sim-openai': openai.child.pid,
         'sim-anthropic': anthropic.child.pid,

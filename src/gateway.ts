@@ -4,10 +4,15 @@ import { ConfigError } from './config/errors.ts';
 import { createProcessorFactory } from './exchange/processor-factory.ts';
 import { ExchangeRegistry } from './exchange/registry.ts';
 import { ExtProcServer } from './extproc/server.ts';
+import { AccessLogService } from './extproc/access-log-service.ts';
+import { EnvoyOutcomes } from './exchange/envoy-outcomes.ts';
 import { GatewayMetrics } from './metrics/metrics.ts';
 import { startMetricsServer } from './metrics/server.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { bindErrorCode, ListenError } from './listen-error.ts';
+import { startAdminRuntime, type AdminRuntime } from './admin/runtime.ts';
+import { createStateStore, type StateStore } from './state/index.ts';
+import { createPolicies, type Policies } from './policy/index.ts';
 
 export interface GatewayOptions {
   configFile: string;
@@ -17,6 +22,14 @@ export interface GatewayOptions {
   metricsListen?: string;
   logger?: Logger;
   watchConfig?: boolean;
+  /** Overrides server.admin.listen (where the config enables the admin API; tests use port 0). */
+  adminListen?: string;
+  /**
+   * The state backend (limits, budgets, admin-created keys); default: one opened from the
+   * environment and closed on stop: Redis when REDIS_URL is set, else the embedded store with its
+   * SQLite file at $GATEWAY_STATE_FILE (default .run/state/state.sqlite).
+   */
+  state?: StateStore;
 }
 
 /** The ext_proc service: config, state registry, gRPC server and metrics, wired together. */
@@ -27,8 +40,15 @@ export class Gateway {
     readonly registry: ExchangeRegistry,
     readonly metrics: GatewayMetrics,
     readonly logger: Logger,
+    readonly outcomes: EnvoyOutcomes,
     private readonly metricsServer: Server | undefined,
     private readonly markNotServing: () => void,
+    /** The admin key API and the admin-created keys (gateway.yaml `server.admin`). */
+    readonly admin: AdminRuntime,
+    readonly state: StateStore,
+    private readonly policies: Policies,
+    /** Whether stop() closes `state` (it was opened here, not given). */
+    private readonly ownsState: boolean,
   ) {}
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
@@ -37,14 +57,43 @@ export class Gateway {
     const metrics = new GatewayMetrics();
     const registry = new ExchangeRegistry(50_000, 30 * 60_000);
     const cfg = configs.current;
-    const extproc = new ExtProcServer(createProcessorFactory(configs, registry, { logger, metrics }), {
+    const env = opts.env ?? process.env;
+    const ownsState = opts.state === undefined;
+    const state = opts.state ?? (await createStateStore(env.GATEWAY_STATE_FILE ? { sqlitePath: env.GATEWAY_STATE_FILE } : {}, env));
+    const closeState = async (): Promise<void> => {
+      if (ownsState) await state.close();
+    };
+    const admin = await startAdminRuntime({
+      configs,
+      logger,
+      env,
+      state,
+      ...(opts.adminListen ? { listen: opts.adminListen } : {}),
+    }).catch(async (err: unknown) => {
+      registry.close();
+      await closeState();
+      throw err;
+    });
+    const policies = createPolicies({ store: state, logger, metrics });
+    const sinks = { logger, metrics, policies: policies.pipeline };
+    // Envoy's access log (envoy.yaml `access_log`) tells the log what Envoy answered itself.
+    const outcomes = new EnvoyOutcomes(sinks, { inFlight: (id) => registry.get(id) !== undefined });
+    const accessLog = new AccessLogService({
+      onReply: (reply) => outcomes.onReply(reply),
+      onError: (err) => logger.warn({ err }, 'Envoy access log entry dropped'),
+    });
+    const extproc = new ExtProcServer(createProcessorFactory(configs, registry, { ...sinks, outcomes }, admin.stateKeys), {
       listen: opts.listen ?? cfg.listen,
       // Bodies travel inside one gRPC message; leave room for framing and headers.
       maxMessageBytes: cfg.maxBodyBytes * 2 + 1024 * 1024,
       onStreamError: (err) => logger.error({ err }, 'ext_proc stream failed'),
+      services: [accessLog],
     });
     const listen = opts.listen ?? cfg.listen;
-    const port = await extproc.start().catch((err: unknown) => {
+    const port = await extproc.start().catch(async (err: unknown) => {
+      await admin.stop();
+      await policies.close();
+      await closeState();
       const code = bindErrorCode(err);
       throw code ? new ListenError('extproc', listen, code) : err;
     });
@@ -53,7 +102,11 @@ export class Gateway {
     let serving = true;
     const metricsServer = await startMetricsServer(metricsListen, metrics, () => serving).catch(async (err: unknown) => {
       await extproc.stop(0);
+      await admin.stop();
+      outcomes.close();
       registry.close();
+      await policies.close();
+      await closeState();
       const code = bindErrorCode(err);
       throw code ? new ListenError('metrics', metricsListen, code) : err;
     });
@@ -69,8 +122,11 @@ export class Gateway {
         },
       });
     }
-    logger.info({ extproc_port: port, config: cfg.source, models: [...cfg.models.keys()] }, 'gateway ready');
-    return new Gateway(configs, extproc, registry, metrics, logger, metricsServer, () => (serving = false));
+    logger.info(
+      { extproc_port: port, config: cfg.source, models: [...cfg.models.keys()], state: state.backend, ...(admin.port ? { admin_port: admin.port } : {}) },
+      'gateway ready',
+    );
+    return new Gateway(configs, extproc, registry, metrics, logger, outcomes, metricsServer, () => (serving = false), admin, state, policies, ownsState);
   }
 
   get port(): number {
@@ -81,7 +137,13 @@ export class Gateway {
     this.markNotServing();
     this.configs.close();
     await this.extproc.stop(2000);
+    await this.admin.stop();
+    // Lines still waiting for Envoy's entry are logged (and settled) as they are.
+    this.outcomes.close();
     this.registry.close();
+    await this.policies.close();
+    // After every settlement: the embedded store commits pending spend as it closes.
+    if (this.ownsState) await this.state.close();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => this.logger.flush(() => resolve()));
   }

@@ -1,10 +1,11 @@
 /** The ext_proc service's own listeners, and the setting that moves each. */
-export type ServiceListener = 'extproc' | 'metrics';
+export type ServiceListener = 'extproc' | 'metrics' | 'admin';
 
-const LABEL: Record<ServiceListener, string> = { extproc: 'ext_proc gRPC', metrics: 'metrics' };
+const LABEL: Record<ServiceListener, string> = { extproc: 'ext_proc gRPC', metrics: 'metrics', admin: 'admin API' };
 const SETTING: Record<ServiceListener, string> = {
   extproc: 'server.listen in the config or --listen',
   metrics: 'server.metricsListen in the config or --metrics-listen',
+  admin: 'server.admin.listen in the config or --admin-listen',
 };
 
 /** A listener that could not bind: the port is taken (EADDRINUSE) or not ours to take (EACCES). */

@@ -3,16 +3,17 @@ import { ConfigError } from './config/errors.ts';
 import { Gateway } from './gateway.ts';
 import { ListenError } from './listen-error.ts';
 
-const USAGE = 'options: --config FILE (or $GATEWAY_CONFIG), --listen HOST:PORT, --metrics-listen HOST:PORT';
+const USAGE = 'options: --config FILE (or $GATEWAY_CONFIG), --listen HOST:PORT, --metrics-listen HOST:PORT, --admin-listen HOST:PORT';
 
 /** The ext_proc service alone (Envoy runs beside it): wiring and signal handling only. */
-let values: { config?: string; listen?: string; 'metrics-listen'?: string; help?: boolean };
+let values: { config?: string; listen?: string; 'metrics-listen'?: string; 'admin-listen'?: string; help?: boolean };
 try {
   ({ values } = parseArgs({
     options: {
       config: { type: 'string', default: process.env.GATEWAY_CONFIG ?? 'config/gateway.yaml' },
       listen: { type: 'string' },
       'metrics-listen': { type: 'string' },
+      'admin-listen': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -31,6 +32,7 @@ try {
     configFile: values.config!,
     ...(values.listen ? { listen: values.listen } : {}),
     ...(values['metrics-listen'] !== undefined ? { metricsListen: values['metrics-listen'] } : {}),
+    ...(values['admin-listen'] ? { adminListen: values['admin-listen'] } : {}),
   });
   const shutdown = (): void => {
     void gateway.stop().then(() => process.exit(0));

@@ -18,6 +18,8 @@ export interface StartOptions {
   httpPort: number;
   httpsPort: number;
   metricsPort: number;
+  /** The admin key API of the ext_proc service (src/admin/server.ts). */
+  adminApiPort: number;
   adminPort: number;
   extprocPort: number;
   simulators: boolean;
@@ -37,6 +39,7 @@ export const PORT_FLAGS: Readonly<Record<ListenerName, string>> = {
   admin: '--admin-port',
   extproc: '--extproc-port',
   metrics: '--metrics-port',
+  adminApi: '--admin-api-port',
 };
 
 export const HELP = `Usage: npm start [-- OPTIONS]
@@ -49,6 +52,7 @@ Options:
   --http-port N         plaintext listener (default: 8080)
   --https-port N        TLS 1.3 listener (default: 8443)
   --metrics-port N      /metrics and /healthz of the ext_proc service (default: 9464)
+  --admin-api-port N    the gateway's admin key API, /admin/keys (default: 9465)
   --admin-port N        Envoy's admin interface (default: a free port)
   --extproc-port N      the ext_proc gRPC port Envoy calls (default: a free port)
                         (a port of 0 means: pick a free one)
@@ -60,7 +64,11 @@ Options:
 
 Environment:
   GATEWAY_DEMO_KEY      the demo caller key (default with the embedded demo: ${DEFAULT_DEMO_KEY};
-                        random when --config, --envoy-config or --no-simulators is given)
+                        random when --config, --envoy-config or --no-simulators is given;
+                        the demo config's support-team key is this key + "-support")
+  GATEWAY_ADMIN_KEY     the admin key of the admin key API (default: random, printed at start)
+  GATEWAY_STATE_FILE    SQLite file of the embedded state (default: <run dir>/state/state.sqlite;
+                        REDIS_URL set: Redis instead)
   ENVOY_BIN             an Envoy 1.40.0 binary to use instead of finding or installing one
   LOG_LEVEL             the ext_proc's log level (default: info)
 `;
@@ -88,6 +96,7 @@ export function parseStartOptions(args: readonly string[]): StartOptions {
         'https-port': { type: 'string' },
         'metrics-port': { type: 'string' },
         'admin-port': { type: 'string' },
+        'admin-api-port': { type: 'string' },
         'extproc-port': { type: 'string' },
         'no-simulators': { type: 'boolean' },
         'run-dir': { type: 'string' },
@@ -111,6 +120,7 @@ export function parseStartOptions(args: readonly string[]): StartOptions {
     httpsPort: port('--https-port', str('https-port'), 8443),
     metricsPort: port('--metrics-port', str('metrics-port'), 9464),
     adminPort: port('--admin-port', str('admin-port'), 0),
+    adminApiPort: port('--admin-api-port', str('admin-api-port'), 9465),
     extprocPort: port('--extproc-port', str('extproc-port'), 0),
     simulators: values['no-simulators'] !== true,
     ...(str('run-dir') ? { runDir: str('run-dir')! } : {}),

@@ -15,7 +15,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /** The ports a stack listens on, by what they serve. */
-export type ListenerName = 'http' | 'https' | 'admin' | 'extproc' | 'metrics';
+export type ListenerName = 'http' | 'https' | 'admin' | 'extproc' | 'metrics' | 'adminApi';
 
 export const LISTENER_LABELS: Readonly<Record<ListenerName, string>> = {
   http: 'plaintext listener',
@@ -23,6 +23,7 @@ export const LISTENER_LABELS: Readonly<Record<ListenerName, string>> = {
   admin: 'Envoy admin',
   extproc: 'ext_proc gRPC',
   metrics: 'metrics',
+  adminApi: 'admin key API',
 };
 
 /** A port someone else holds (EADDRINUSE) or may not be bound by this user (EACCES). */

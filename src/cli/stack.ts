@@ -14,6 +14,14 @@ import { parseListenError } from '../listen-error.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
+/**
+ * The demo config's second key (team `support`, scoped to gpt-4o-mini and gemini-*): derived
+ * from the demo key, so it is as well-known or as random as that one, never more.
+ */
+export function demoSupportKey(demoKey: string): string {
+  return `${demoKey}-support`;
+}
+
 /** The simulated providers of the demo topology: envoy cluster → wire format, key variable. */
 export const DEMO_PROVIDERS: ReadonlyArray<{ cluster: string; format: SimFormat; keyEnv: string; portVar: string }> = [
   { cluster: 'openai-primary', format: 'openai', keyEnv: 'SIM_OPENAI_PRIMARY_KEY', portVar: 'OPENAI_PRIMARY_PORT' },
@@ -39,12 +47,19 @@ export interface StackOptions {
   envoyConcurrency?: number;
   /** Metrics port of the ext_proc service; a free one when not given. */
   metricsPort?: number;
+  /** Admin key API port of the ext_proc service (where the config enables it); a free one when not given. */
+  adminApiPort?: number;
+  /** The admin key; $GATEWAY_ADMIN_KEY, else random, when not given. */
+  adminApiKey?: string;
   /** Envoy's admin port and the ext_proc's gRPC port; free ones when not given (or 0). */
   adminPort?: number;
   extprocPort?: number;
   /** Where the supervisor reports an ext_proc crash and restart; stderr by default. */
   log?: (line: string) => void;
-  /** Receives each line the ext_proc writes to stdout (unless logToFiles); stdout as is by default. */
+  /**
+   * Receives each line the ext_proc writes to stdout, and each line of Envoy's stdout access log
+   * (unless logToFiles): the request log, one JSON line per request. stdout as is by default.
+   */
   onExtprocLine?: (line: string) => void;
   /** How the ext_proc is restarted after a crash. */
   restartBackoff?: BackoffPolicy;
@@ -62,6 +77,9 @@ export interface Stack {
   readonly runDir: string;
   readonly extprocPort: number;
   readonly metricsPort: number;
+  /** The admin key API (src/admin/server.ts; served where the config has `server.admin`) and its key. */
+  readonly adminApiUrl: string;
+  readonly adminApiKey: string;
   /** The ext_proc process now serving (a new one after each restart). */
   readonly extproc: ManagedChild;
   /** Whether the supervised ext_proc is serving, waiting to be restarted, or stopped on purpose. */
@@ -87,6 +105,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     admin: opts.adminPort,
     extproc: opts.extprocPort,
     metrics: opts.metricsPort,
+    adminApi: opts.adminApiPort,
   };
   await assertPortsFree(
     Object.entries(fixedPorts)
@@ -98,7 +117,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const certs = await ensureCerts(path.join(runDir, 'certs'));
   const envoyBin = findOrInstallEnvoy();
   const demoKey = opts.demoKey ?? `sk-demo-${randomBytes(18).toString('base64url')}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, GATEWAY_DEMO_KEY: demoKey };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, GATEWAY_DEMO_KEY: demoKey, GATEWAY_DEMO_SUPPORT_KEY: demoSupportKey(demoKey) };
+  // The demo config's admin key (server.admin.fromEnv) and where admin-created keys are kept.
+  const adminApiKey = opts.adminApiKey ?? (env.GATEWAY_ADMIN_KEY || `sk-llmx-admin-${randomBytes(24).toString('base64url')}`);
+  env.GATEWAY_ADMIN_KEY = adminApiKey;
+  env.GATEWAY_STATE_FILE ||= path.join(runDir, 'state', 'state.sqlite');
   const sims: Record<string, SimProvider> = {};
   const started: Array<{ stop(): Promise<void> }> = [];
   let supervisor: Supervisor | undefined;
@@ -134,6 +157,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       values[p.portVar] = sim.port;
     }
     let metricsPort = opts.metricsPort || (await freePort());
+    const adminApiPort = opts.adminApiPort || (await freePort());
     const extprocArgs = (): string[] => [
       ...extprocNodeArgs('source'),
       '--config',
@@ -142,6 +166,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       `127.0.0.1:${values.EXTPROC_PORT}`,
       '--metrics-listen',
       `127.0.0.1:${metricsPort}`,
+      '--admin-listen',
+      `127.0.0.1:${adminApiPort}`,
     ];
     const logFile = (name: string): string | undefined => (opts.logToFiles ? path.join(runDir, `${name}.log`) : undefined);
 
@@ -216,6 +242,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       let said = '';
       const child = spawnManaged('envoy', envoyBin, envoyArgs, {
         ...(envoyLog ? { logFile: envoyLog } : {}),
+        // Envoy's stdout holds only its stdout access log: request lines for what it refused while
+        // the ext_proc was unreachable (envoy.yaml). They join the ext_proc's request log stream.
+        ...(envoyLog ? {} : { onStdoutLine: (line: string) => (opts.onExtprocLine ?? ((l: string) => process.stdout.write(`${l}\n`)))(line) }),
         onStderrText: (t) => (said = (said + t).slice(-4000)),
       });
       started.push({ stop: () => child.stop() });
@@ -252,6 +281,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       runDir,
       extprocPort: Number(values.EXTPROC_PORT),
       metricsPort,
+      adminApiUrl: `http://127.0.0.1:${adminApiPort}`,
+      adminApiKey,
       get extproc() {
         return extproc.current!;
       },

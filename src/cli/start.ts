@@ -2,7 +2,7 @@ import { describeExit } from './child.ts';
 import { createLineFormatter } from './log-format.ts';
 import { chooseDemoKey, HELP, parseStartOptions, PORT_FLAGS, UsageError, type StartOptions } from './options.ts';
 import { PortInUseError } from './ports.ts';
-import { startStack, type Stack } from './stack.ts';
+import { demoSupportKey, startStack, type Stack } from './stack.ts';
 
 /**
  * `npm start`: Envoy + the ext_proc service + the simulated providers on embedded defaults
@@ -39,6 +39,7 @@ try {
     httpPort: opts.httpPort,
     httpsPort: opts.httpsPort,
     metricsPort: opts.metricsPort,
+    adminApiPort: opts.adminApiPort,
     adminPort: opts.adminPort,
     extprocPort: opts.extprocPort,
     simulators: opts.simulators,
@@ -61,7 +62,11 @@ process.stderr.write(
     `  TLS 1.3   : ${stack.httpsUrl}/v1       (CA: ${stack.certs.caCert})`,
     `  metrics   : http://127.0.0.1:${stack.metricsPort}/metrics  (health: /healthz)`,
     `  envoy     : ${stack.adminUrl}  (admin, readiness: /ready)`,
+    // The demo config enables the admin key API (server.admin); another config may not.
+    ...(opts.config ? [] : [`  admin API : ${stack.adminApiUrl}/admin/keys  (admin key: ${stack.adminApiKey})`]),
     `  demo key  : ${stack.demoKey}`,
+    // The demo config's second team (config/gateway.yaml); another config has its own keys.
+    ...(opts.config ? [] : [`  team key  : ${demoSupportKey(stack.demoKey)}  (team support: gpt-4o-mini, gemini-* only)`]),
     '',
     `  curl ${stack.httpUrl}/v1/chat/completions -H "Authorization: Bearer ${stack.demoKey}" \\`,
     `    -H 'content-type: application/json' -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}'`,

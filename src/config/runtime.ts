@@ -1,9 +1,18 @@
-import { createHash } from 'node:crypto';
 import type { Dialect } from '../dialects/dialect.ts';
 import type { RequestLimits } from '../exchange/request-limits.ts';
 import { dialects } from '../dialects/registry.ts';
 import { buildRoutingPlan, type RoutingPlan } from '../routing/plan.ts';
+import { permittedModel } from '../policy/authorize-model.ts';
+import { compileKeys, type GatewayKey, type KeyDirectory } from '../policy/keys.ts';
+import { buildModelCatalog, type ModelCatalog } from '../policy/model-catalog.ts';
+import { UNRESTRICTED_SCOPE } from '../policy/model-scope.ts';
+import { compileRateLimits, type RateLimitPolicy } from '../policy/rate-limit-config.ts';
+import { compileBudgets, type BudgetPolicy } from '../policy/budget-config.ts';
+import { resolveProviderPricing, resolveTargetPrice, type ProviderPricing } from '../pricing/resolve.ts';
+import type { Price } from '../pricing/types.ts';
 import { ConfigError } from './errors.ts';
+import { compileAdminSettings, type AdminSettings } from '../admin/config.ts';
+import type { ModelCacheMode, ResponseCacheSettings } from '../policy/response-cache/cache-config.ts';
 import type { GatewayConfigFile, ProviderConfig } from './schema.ts';
 
 export interface RuntimeProvider {
@@ -20,6 +29,8 @@ export interface RuntimeProvider {
 export interface RuntimeTarget {
   readonly provider: RuntimeProvider;
   readonly model: string;
+  /** What this target charges (catalogue or gateway.yaml override), compiled at load (src/pricing/resolve.ts). */
+  readonly price: Price;
 }
 
 export interface RuntimeModel {
@@ -28,12 +39,17 @@ export interface RuntimeModel {
   readonly defaultMaxTokens: number;
   readonly ownedBy: string;
   readonly plan: RoutingPlan;
+  /** gateway.yaml `models.<name>.cache`: when answers are cached (src/policy/response-cache/cache-policy.ts). */
+  readonly cache: ModelCacheMode;
+  /**
+   * Set on an alias's view of a model (gateway.yaml `models.<name>.aliases`): `name` is then the
+   * alias, which callers see in responses, and `aliasOf` the canonical model name.
+   */
+  readonly aliasOf?: string;
 }
 
-export interface Caller {
-  readonly name: string;
-  readonly team: string;
-}
+/** Who calls: a gateway key (name, team, feature, model scope); see src/policy/keys.ts. */
+export type Caller = GatewayKey;
 
 /** Config compiled for the hot path; immutable, swapped as one reference on reload. */
 export interface RuntimeConfig {
@@ -45,23 +61,36 @@ export interface RuntimeConfig {
   /** What one request body may hold (gateway.yaml `server.limits`). */
   readonly limits: RequestLimits;
   readonly callersByKeyHash: ReadonlyMap<string, Caller>;
+  /** gateway.yaml's keys, by hash (authenticate: src/policy/authenticate.ts). */
+  readonly keys: KeyDirectory;
   readonly models: ReadonlyMap<string, RuntimeModel>;
+  /** Alias name → the alias's view of its model (`name` the alias, `aliasOf` the model). */
+  readonly aliases: ReadonlyMap<string, RuntimeModel>;
   readonly providersByCluster: ReadonlyMap<string, RuntimeProvider>;
   /** Every provider's `forwardHeaders`, together: what a request must carry past the allowlist. */
   readonly providerForwardHeaders: readonly string[];
-  /** GET /v1/models, pre-rendered. */
+  /** GET /v1/models for a key with unrestricted scope, pre-rendered. */
   readonly modelsListBody: string;
-  /** GET /v1/models/{model}: each model object, pre-rendered, the same object the list holds. */
-  readonly modelBodies: ReadonlyMap<string, string>;
+  /** GET /v1/models per scope and GET /v1/models/{model}, pre-rendered (models and aliases). */
+  readonly modelCatalog: ModelCatalog;
+  /** gateway.yaml `rateLimits:`, compiled (src/policy/rate-limit-config.ts). */
+  readonly rateLimits: RateLimitPolicy;
+  /** gateway.yaml `budgets:`, compiled (src/policy/budget-config.ts). */
+  readonly budgets: BudgetPolicy;
+  /** gateway.yaml `server.admin` (src/admin/config.ts); undefined: no admin-created keys. */
+  readonly admin: AdminSettings | undefined;
+  /** gateway.yaml `server.responseCache`: enabled, TTL (s), largest entry (bytes). */
+  readonly responseCache: ResponseCacheSettings;
 }
 
 /**
- * The model `name` as `caller` may use it, or undefined when it does not exist or the caller
- * may not use it: callers must not learn which. The one lookup for chat requests and
- * GET /v1/models/{model}, so that per-key model scopes plug in here.
+ * The model `name` (a model or alias name, exact) as `caller` may use it, or undefined when it
+ * does not exist, the caller's scope does not grant it, or there is no caller. The one lookup
+ * for chat requests and GET /v1/models/{model}; authorizeModel (src/policy/authorize-model.ts)
+ * is the same check with the caller's error (403 or 404).
  */
-export function modelFor(config: RuntimeConfig, _caller: Caller | undefined, name: string): RuntimeModel | undefined {
-  return config.models.get(name);
+export function modelFor(config: RuntimeConfig, caller: Caller | undefined, name: string): RuntimeModel | undefined {
+  return permittedModel(config, caller, name);
 }
 
 const DEFAULT_BASE_PATH: Record<Dialect['id'], string> = { openai: '/v1', anthropic: '/v1', gemini: '/v1beta' };
@@ -71,9 +100,7 @@ const DEFAULT_AUTH: Record<Dialect['id'], NonNullable<ProviderConfig['auth']>> =
   gemini: 'x-goog-api-key',
 };
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+export { sha256Hex } from '../policy/keys.ts';
 
 function authHeaders(scheme: NonNullable<ProviderConfig['auth']>, key: string | undefined): Record<string, string> {
   if (scheme === 'none' || key === undefined) return {};
@@ -84,6 +111,7 @@ function authHeaders(scheme: NonNullable<ProviderConfig['auth']>, key: string | 
 /** Builds the runtime form; throws ConfigError naming the path for cross-field problems. */
 export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env: NodeJS.ProcessEnv, version: number): RuntimeConfig {
   const providers = new Map<string, RuntimeProvider>();
+  const pricing = new Map<string, ProviderPricing>();
   const byCluster = new Map<string, RuntimeProvider>();
   for (const [name, p] of Object.entries(file.providers)) {
     let key: string | undefined;
@@ -102,6 +130,7 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
       forwardHeaders: Object.freeze([...new Set(p.forwardHeaders)]),
     });
     providers.set(name, provider);
+    pricing.set(name, resolveProviderPricing(source, name, p.dialect, p.pricing));
     byCluster.set(cluster, provider);
   }
 
@@ -113,27 +142,36 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
         const known = [...providers.keys()].join(', ') || '(none)';
         throw new ConfigError(source, `models.${name}.targets[${i}].provider`, `unknown provider "${t.provider}" (expected one of: ${known})`);
       }
-      return Object.freeze({ provider, model: t.model });
+      const price = resolveTargetPrice({ source, modelName: name, targetIndex: i, providerModel: t.model, provider: pricing.get(t.provider)!, modelPricing: m.pricing, targetPricing: t.pricing });
+      return Object.freeze({ provider, model: t.model, price });
     });
-    models.set(name, Object.freeze({ name, targets, defaultMaxTokens: m.defaultMaxTokens, ownedBy: m.ownedBy, plan: buildRoutingPlan(targets) }));
+    models.set(name, Object.freeze({ name, targets, defaultMaxTokens: m.defaultMaxTokens, ownedBy: m.ownedBy, plan: buildRoutingPlan(targets), cache: m.cache }));
   }
 
-  const callers = new Map<string, Caller>();
-  file.keys.forEach((k, i) => {
-    let hash = k.sha256;
-    if (k.fromEnv !== undefined) {
-      const key = env[k.fromEnv];
-      if (!key) throw new ConfigError(source, `keys[${i}].fromEnv`, `environment variable ${k.fromEnv} is not set`);
-      hash = sha256Hex(key);
-    }
-    if (callers.has(hash!)) throw new ConfigError(source, `keys[${i}]`, `the same key is listed twice (also as "${callers.get(hash!)!.name}")`);
-    callers.set(hash!, Object.freeze({ name: k.name, team: k.team }));
-  });
+  // Aliases are public names too: unique among models and aliases. Each is a view of its model
+  // under the alias's name (responses and logs say what the caller asked for).
+  const aliases = new Map<string, RuntimeModel>();
+  const aliasPath = new Map<string, string>();
+  const publicModels: RuntimeModel[] = [];
+  for (const [name, m] of Object.entries(file.models)) {
+    const model = models.get(name)!;
+    publicModels.push(model);
+    m.aliases.forEach((alias, i) => {
+      const at = `models.${name}.aliases[${i}]`;
+      if (models.has(alias)) throw new ConfigError(source, at, `alias "${alias}" is already a model name`);
+      if (aliasPath.has(alias)) throw new ConfigError(source, at, `alias "${alias}" is already defined at ${aliasPath.get(alias)}`);
+      aliasPath.set(alias, at);
+      const view: RuntimeModel = Object.freeze({ ...model, name: alias, aliasOf: name });
+      aliases.set(alias, view);
+      publicModels.push(view);
+    });
+  }
 
-  const created = Math.floor(Date.now() / 1000);
-  const modelObjects = [...models.values()].map((m) => ({ id: m.name, object: 'model', created, owned_by: m.ownedBy }));
-  const modelsListBody = JSON.stringify({ object: 'list', data: modelObjects });
-  const modelBodies = new Map(modelObjects.map((o) => [o.id, JSON.stringify(o)]));
+  const keys = compileKeys(file.keys, new Set([...models.keys(), ...aliases.keys()]), source, env);
+  const modelCatalog = buildModelCatalog(publicModels, Math.floor(Date.now() / 1000));
+  // What each configured scope sees, rendered now rather than on a first request.
+  for (const k of keys.keys) modelCatalog.listBody(k.scope);
+  const modelsListBody = modelCatalog.listBody(UNRESTRICTED_SCOPE);
   const providerForwardHeaders = Object.freeze([...new Set([...providers.values()].flatMap((p) => p.forwardHeaders))]);
 
   return Object.freeze({
@@ -143,11 +181,17 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
     metricsListen: file.server.metricsListen,
     maxBodyBytes: file.server.maxBodyBytes,
     limits: Object.freeze({ ...file.server.limits }),
-    callersByKeyHash: callers,
+    callersByKeyHash: keys.byHash,
+    keys,
     models,
+    aliases,
     providersByCluster: byCluster,
     providerForwardHeaders,
     modelsListBody,
-    modelBodies,
+    modelCatalog,
+    admin: compileAdminSettings(file.server.admin, source, env),
+    responseCache: Object.freeze({ ...file.server.responseCache }),
+    rateLimits: compileRateLimits(file.rateLimits, new Set(file.keys.map((k) => k.name)), source),
+    budgets: compileBudgets(file.budgets, new Set(file.keys.map((k) => k.name)), new Set([...models.keys(), ...aliases.keys()]), source),
   });
 }

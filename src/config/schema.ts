@@ -1,19 +1,17 @@
 import { z } from 'zod';
+import { strictObject } from './strict-object.ts';
+import { keySchema, publicModelName } from './keys-schema.ts';
+import { adminConfigSchema } from '../admin/config.ts';
+import { pricingSchema, providerPricingSchema } from '../pricing/schema.ts';
+import { rateLimitsSchema } from '../policy/rate-limit-schema.ts';
+import { budgetsSchema } from '../policy/budget-schema.ts';
+import { modelCacheModeSchema, responseCacheSettingsSchema } from '../policy/response-cache/cache-config.ts';
 
 /**
  * gateway.yaml, the single source of truth for providers, models and keys. Types come from
  * z.infer; defaults live here. Unknown keys are refused (strict) so that a typo is an error,
  * not a silently ignored setting.
  */
-/** A strict object whose unknown-key error lists the keys that are allowed there. */
-function strictObject<T extends z.ZodRawShape>(shape: T) {
-  return z.strictObject(shape, {
-    error: (iss) =>
-      iss.code === 'unrecognized_keys'
-        ? `unknown key(s) ${iss.keys.map((k) => `"${k}"`).join(', ')} (expected: ${Object.keys(shape).join(', ')})`
-        : undefined,
-  });
-}
 
 const dialectId = z.enum(['openai', 'anthropic', 'gemini']);
 
@@ -47,6 +45,8 @@ const providerSchema = strictObject({
    * to another. Auth, framing, Envoy's and the gateway's own headers cannot be listed.
    */
   forwardHeaders: z.array(forwardableHeaderName).max(32).default([]),
+  /** Which genai-prices catalogue provider prices its models (`providerId`), or `free: true` (src/pricing/schema.ts). */
+  pricing: providerPricingSchema.optional(),
 });
 export type ProviderConfig = z.infer<typeof providerSchema>;
 
@@ -54,6 +54,8 @@ const targetSchema = strictObject({
   provider: z.string().min(1),
   /** The provider's own model name. */
   model: z.string().min(1),
+  /** This target's price override (src/pricing/schema.ts); wins over the model's. */
+  pricing: pricingSchema.optional(),
 });
 
 const modelSchema = strictObject({
@@ -62,19 +64,18 @@ const modelSchema = strictObject({
   /** max_tokens sent to providers that require one (Anthropic) when the caller sets none. */
   defaultMaxTokens: z.number().int().min(1).default(4096),
   ownedBy: z.string().default('llm-extproc'),
+  /** Price override for every target of this model without its own (src/pricing/schema.ts). */
+  pricing: pricingSchema.optional(),
+  /**
+   * More public names for this model (e.g. `cheap`): callers may ask for them, GET /v1/models
+   * lists them, scopes grant them by name (src/policy/authorize-model.ts). Unique among model
+   * and alias names.
+   */
+  aliases: z.array(publicModelName).max(32).default([]),
+  /** When this model's answers are cached: `auto` (deterministic requests), `on`, `off` (src/policy/response-cache/cache-config.ts). */
+  cache: modelCacheModeSchema,
 });
 export type ModelConfig = z.infer<typeof modelSchema>;
-
-const keySchema = strictObject({
-  name: z.string().min(1),
-  team: z.string().min(1).default('default'),
-  /** Hex SHA-256 of the key; the key itself never lives in the file. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex characters (sha256 of the key)').optional(),
-  /** Or: the name of an environment variable holding the key (hashed at load, e.g. the demo key). */
-  fromEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
-}).refine((k) => (k.sha256 === undefined) !== (k.fromEnv === undefined), {
-    message: 'exactly one of sha256 or fromEnv is required',
-  });
 
 /**
  * What one request body may hold (src/exchange/request-limits.ts); checked on the raw bytes
@@ -100,10 +101,18 @@ export const gatewayConfigSchema = strictObject({
     metricsListen: z.string().default('127.0.0.1:9464'),
     /** Per-request bounds on what a body holds (requestLimitsSchema). */
     limits: requestLimitsSchema,
+    /** The admin key API (src/admin/config.ts); absent: admin-created keys are not honoured. */
+    admin: adminConfigSchema.optional(),
+    /** The response cache's switch, TTL and entry size bound (src/policy/response-cache/cache-config.ts). */
+    responseCache: responseCacheSettingsSchema,
   }).prefault({}),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lower-case letters, digits, . _ -'), providerSchema),
-  models: z.record(z.string().min(1), modelSchema),
+  models: z.record(publicModelName, modelSchema),
   keys: z.array(keySchema).min(1),
+  /** Requests and tokens per minute/day for keys, teams and features (src/policy/rate-limit-schema.ts). */
+  rateLimits: rateLimitsSchema,
+  /** Spend limits in USD per key, team and feature, soft thresholds and degrade chains (src/policy/budget-schema.ts). */
+  budgets: budgetsSchema,
 });
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export type GatewayConfigFile = z.infer<typeof gatewayConfigSchema>;

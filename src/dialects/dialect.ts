@@ -12,6 +12,28 @@ export interface TargetContext {
   providerModel: string;
   /** max_tokens to send when the caller set none and the provider requires one (Anthropic). */
   defaultMaxTokens: number;
+  /**
+   * The signed thinking the gateway kept from the answer that opened this request's current tool
+   * loop (Anthropic; src/policy/thinking-step.ts finds it at admission). Absent: none found.
+   */
+  keptThinking?: ThinkingTurn;
+}
+
+/**
+ * Anthropic's signed reasoning blocks, exactly as the provider sent them: given back unmodified
+ * (the signature covers the text) when the caller continues the tool loop.
+ * https://docs.claude.com/en/docs/build-with-claude/extended-thinking#preserving-thinking-blocks
+ */
+export type ThinkingBlock =
+  | { readonly type: 'thinking'; readonly thinking: string; readonly signature: string }
+  | { readonly type: 'redacted_thinking'; readonly data: string };
+
+/** One assistant answer that called tools, and the thinking blocks that preceded its calls. */
+export interface ThinkingTurn {
+  /** The answer's tool-call ids as the caller sees them, in answer order. */
+  readonly toolCallIds: readonly string[];
+  /** The answer's thinking and redacted_thinking blocks, in answer order. */
+  readonly blocks: readonly ThinkingBlock[];
 }
 
 /** A translated request: path relative to the provider's base path, extra headers, body bytes. */
@@ -35,11 +57,22 @@ export interface ResponseContext {
   created: number;
   /** The public model name the caller asked for; responses never name the provider's model. */
   publicModel: string;
+  /**
+   * Called once when an answer holds both thinking blocks and tool calls (Anthropic), so the
+   * gateway can keep the blocks for the request that continues the loop. Must not throw; a
+   * stream calls it at `message_stop`, after the chunks before it went out.
+   */
+  onThinking?: (turn: ThinkingTurn) => void;
 }
 
 export interface StreamContext extends ResponseContext {
   /** Whether the caller asked for `stream_options.include_usage`. */
   includeUsage: boolean;
+  /**
+   * USD cost of a usage, when the caller's key opted in to `usage.cost` (src/pricing/usage-cost.ts):
+   * the usage chunk then carries `cost`. Absent: no `cost` field.
+   */
+  costOf?: (usage: Usage) => number;
 }
 
 /** Read access to response headers, lower-case names. */

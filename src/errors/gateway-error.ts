@@ -9,6 +9,9 @@ export type OpenAIErrorType =
   | 'permission_error'
   | 'not_found_error'
   | 'rate_limit_error'
+  // OpenAI's own 429 for its rate limits names the unit (shared/wire/openai/error_rate_limit.json).
+  | 'requests'
+  | 'tokens'
   | 'insufficient_quota'
   | 'server_error'
   | 'api_error'
@@ -21,6 +24,8 @@ export interface GatewayErrorOptions {
   cause?: unknown;
   /** Seconds a client should wait before retrying (429/503). */
   retryAfterSeconds?: number;
+  /** More response headers the error carries to the caller (e.g. a 429's `x-ratelimit-*`). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export abstract class GatewayError extends Error {
@@ -29,6 +34,7 @@ export abstract class GatewayError extends Error {
   readonly param: string | null;
   readonly code: string | null;
   readonly retryAfterSeconds: number | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -36,6 +42,7 @@ export abstract class GatewayError extends Error {
     this.param = options.param ?? null;
     this.code = options.code ?? null;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers;
   }
 }
 

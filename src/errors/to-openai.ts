@@ -7,7 +7,7 @@ export interface OpenAIErrorBody {
 
 /** The only place a GatewayError becomes what a caller sees. */
 export function toOpenAIError(err: GatewayError): { status: number; body: OpenAIErrorBody; headers: Record<string, string> } {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const headers: Record<string, string> = { ...err.headers, 'content-type': 'application/json' };
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)));
   return {
     status: err.status,

@@ -4,6 +4,9 @@ import type { StreamTranslator, UpstreamRequest } from '../dialects/dialect.ts';
 import type { ChatRequest } from '../openai/chat-request.ts';
 import type { Usage } from '../openai/usage.ts';
 import type { RoutingPlan } from '../routing/plan.ts';
+import type { Admission } from '../policy/pipeline.ts';
+import type { ThinkingLink } from '../policy/thinking-step.ts';
+import type { ExchangeCache } from '../policy/response-cache/exchange-io.ts';
 
 export interface Attempt {
   readonly provider: RuntimeProvider;
@@ -49,11 +52,22 @@ export class Exchange {
   plan: RoutingPlan | undefined;
   stream = false;
   includeUsage = false;
+  /** The caller's `cache-control` request header (the response cache honours no-store / no-cache). */
+  cacheControl: string | undefined;
+  /** The response cache's lookup and writer for this request (src/policy/response-cache/exchange-io.ts); undefined when the cache step did not run. */
+  cache: ExchangeCache | undefined;
+  /** What the policy steps decided at the request body (pipeline.ts); settled once with the request. */
+  admission: Admission | undefined;
   readonly attempts: Attempt[] = [];
   status: number | undefined;
   /** Set when Envoy itself answered (no provider reached, timeout): already in OpenAI format. */
   envoyLocalReply = false;
   translator: StreamTranslator | undefined;
+  /**
+   * Claude's kept thinking for this request's tool loop, and the sink for its answer's
+   * (src/policy/thinking-step.ts); undefined when the request does not use Anthropic thinking.
+   */
+  anthropicThinking: ThinkingLink | undefined;
   usage: Usage | undefined;
   errorCode: string | undefined;
   /** Time spent inside the gateway's own handlers, over all phases and positions. */
@@ -79,6 +93,7 @@ export class Exchange {
       t = target.provider.dialect.buildRequest(this.request!, {
         providerModel: target.model,
         defaultMaxTokens: this.model!.defaultMaxTokens,
+        ...(this.anthropicThinking?.kept ? { keptThinking: this.anthropicThinking.kept } : {}),
       });
       this.translations.set(targetIndex, t);
     }

@@ -3,11 +3,20 @@ import type { Caller } from '../config/runtime.ts';
 import type { GatewayError } from '../errors/gateway-error.ts';
 import type { GatewayMetrics } from '../metrics/metrics.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { EnvoyOutcomes } from './envoy-outcomes.ts';
+import type { PolicyPipeline } from '../policy/pipeline.ts';
+import type { Settlement } from '../policy/settlement.ts';
+import { DEGRADED_FROM_HEADER } from '../policy/budget.ts';
+import { costOfExchange } from '../pricing/exchange-cost.ts';
 import type { Exchange } from './exchange.ts';
 
 export interface ExchangeSinks {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
+  /** Envoy's own account of how requests ended (its access log, envoy-outcomes.ts); absent where Envoy sends none. */
+  readonly outcomes?: EnvoyOutcomes;
+  /** The policy steps (src/policy/): admitted at the request body, settled here, once per request. */
+  readonly policies?: PolicyPipeline<Exchange, Settlement>;
 }
 
 /**
@@ -32,20 +41,32 @@ const COUNTED: TokenEstimates = { input: false, output: false };
  * the metrics. `tokens_estimated` is logged with the counts, true when any is an estimate;
  * estimated tokens count in `gateway_tokens_total` and also in `gateway_tokens_estimated_total`.
  */
-export function finishExchange(ex: Exchange, outcome: Outcome, sinks: ExchangeSinks, estimated: TokenEstimates = COUNTED): void {
-  const latencyMs = Number(process.hrtime.bigint() - ex.startedAt) / 1e6;
+export function finishExchange(ex: Exchange, outcome: Outcome, sinks: ExchangeSinks, estimated: TokenEstimates = COUNTED, endedAt: bigint = process.hrtime.bigint()): void {
+  // endedAt: when the ext_proc stream closed (a line held for Envoy's account is written later).
+  const latencyMs = Number(endedAt - ex.startedAt) / 1e6;
   const attempt = ex.lastAttempt;
-  const model = ex.model?.name ?? ex.request?.model ?? '';
-  const provider = ex.envoyLocalReply ? 'envoy' : (attempt?.provider.name ?? '');
+  // Metric labels only take configured names (a caller's made-up model must not mint series); the
+  // log line also names a model the request was refused for (out of scope, unknown), capped.
+  const model = ex.model?.name ?? '';
+  const loggedModel = ex.model?.name ?? ex.request?.model.slice(0, 256) ?? '';
+  // A response cache hit: no provider answered; the line shows the stored answer's usage at cost 0.
+  const cacheHit = ex.cache?.status === 'hit';
+  if (cacheHit) ex.usage ??= ex.cache!.hitUsage;
+  const provider = ex.envoyLocalReply ? 'envoy' : cacheHit ? 'cache' : (attempt?.provider.name ?? '');
   const status = ex.status ?? 0;
   const stream = ex.stream ? 'true' : 'false';
+  // Priced at the target that served (the last attempt), from the usage logged beside it.
+  const cost = costOfExchange(ex);
   sinks.logger.info(
     {
       request_id: ex.id,
       client_request_id: ex.clientRequestId,
       key_name: ex.caller?.name,
       team: ex.caller?.team,
-      model,
+      feature: ex.caller?.feature,
+      model: loggedModel,
+      // A budget degrade: the model asked for (`model` is the one that served).
+      degraded_from: ex.admission?.headers?.[DEGRADED_FROM_HEADER],
       provider,
       provider_model: attempt?.providerModel,
       status,
@@ -56,6 +77,8 @@ export function finishExchange(ex: Exchange, outcome: Outcome, sinks: ExchangeSi
       tokens_out: ex.usage?.completionTokens,
       tokens_cached: ex.usage?.cachedTokens,
       tokens_estimated: ex.usage === undefined ? undefined : estimated.input || estimated.output,
+      cost_usd: cacheHit ? 0 : cost?.usd,
+      cache: ex.cache?.status,
       latency_ms: Math.round(latencyMs * 1000) / 1000,
       overhead_ms: Math.round(Number(ex.overheadNs) / 1000) / 1000,
       attempts: ex.attempts.length,
@@ -66,11 +89,22 @@ export function finishExchange(ex: Exchange, outcome: Outcome, sinks: ExchangeSi
   m.requests.inc({ model, provider, status: String(status), stream, outcome });
   m.duration.observe({ model, stream }, latencyMs / 1000);
   m.overhead.observe(Number(ex.overheadNs) / 1e9);
-  if (ex.usage) {
+  // A hit's tokens were not used again: they count in gateway_cache_saved_tokens_total instead.
+  if (ex.usage && !cacheHit) {
     m.tokens.inc({ model, direction: 'input' }, ex.usage.promptTokens);
     m.tokens.inc({ model, direction: 'output' }, ex.usage.completionTokens);
     if (estimated.input) m.tokensEstimated.inc({ model, direction: 'input' }, ex.usage.promptTokens);
     if (estimated.output) m.tokensEstimated.inc({ model, direction: 'output' }, ex.usage.completionTokens);
+  }
+  if (cost) m.cost.inc({ model, provider }, cost.usd);
+  if (sinks.policies && ex.admission) {
+    void sinks.policies.settle(ex, ex.admission, {
+      outcome,
+      usage: ex.usage,
+      estimated: estimated.input || estimated.output,
+      costNanoUsd: cacheHit ? 0 : cost?.nanoUsd,
+      cacheHit,
+    });
   }
 }
 
@@ -80,6 +114,10 @@ export interface StatelessRequest {
   path: string;
   clientRequestId?: string | undefined;
   caller?: Caller;
+  /** The id the caller got, when someone else chose it (Envoy's local reply); else one is generated. */
+  requestId?: string;
+  /** Who answered, when not the gateway: `envoy` for a request Envoy refused before the ext_proc saw it. */
+  provider?: string;
 }
 
 /**
@@ -88,7 +126,7 @@ export interface StatelessRequest {
  * Returns the request id it was given.
  */
 export function recordStatelessRequest(req: StatelessRequest, err: GatewayError | { status: number; code: string | null }, sinks: ExchangeSinks): string {
-  const requestId = randomUUID();
+  const requestId = req.requestId ?? randomUUID();
   const outcome = err.status < 400 ? 'completed' : 'rejected';
   sinks.logger.info(
     {
@@ -96,14 +134,18 @@ export function recordStatelessRequest(req: StatelessRequest, err: GatewayError 
       client_request_id: req.clientRequestId,
       key_name: req.caller?.name,
       team: req.caller?.team,
+      feature: req.caller?.feature,
       method: req.method,
       path: req.path,
+      provider: req.provider,
       status: err.status,
       outcome,
       error_code: err.code ?? undefined,
     },
     'request',
   );
-  sinks.metrics.requests.inc({ model: '', provider: '', status: String(err.status), stream: 'false', outcome });
+  sinks.metrics.requests.inc({ model: '', provider: req.provider ?? '', status: String(err.status), stream: 'false', outcome });
+  // Envoy's access log entry for this reply, if one comes, changes nothing.
+  sinks.outcomes?.noteFinished(requestId);
   return requestId;
 }

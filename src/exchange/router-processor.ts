@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
-import { modelFor } from '../config/runtime.ts';
+import { KeyRefusedError } from '../policy/authenticate.ts';
+import { authenticateCaller, type StateKeyDirectory } from '../policy/state-keys.ts';
+import type { RuntimeConfig } from '../config/runtime.ts';
+import { authorizeModel } from '../policy/authorize-model.ts';
 import type { ConfigStore } from '../config/store.ts';
 import {
-  AuthError,
   GatewayError,
   InternalError,
   MethodNotAllowedError,
@@ -31,16 +32,23 @@ import {
   type ExtProcAttributes,
 } from './internal-headers.ts';
 import { parseChatRequest } from './parse-request.ts';
+import { HEAVY_BODY_BYTES, heavyWork, type HeavyJob } from './heavy-work/turn-queue.ts';
+import { parseChatRequestInTurns } from './heavy-work/parse-in-turns.ts';
+import type { ChatRequest } from '../openai/chat-request.ts';
+import type { Admission } from '../policy/pipeline.ts';
 import { clientRequestId } from './client-request-id.ts';
 import { callerHeaderPolicy, GATEWAY_USER_AGENT } from './forwarded-headers.ts';
-import { modelRetrieveBody, retrievedModelName } from './models-endpoint.ts';
+import { modelListBody, modelRetrieveBody, retrievedModelName } from './models-endpoint.ts';
 import { planRequest } from '../routing/request-plan.ts';
 import type { StreamTranslator } from '../dialects/dialect.ts';
 import { settleStream } from './stream-settlement.ts';
+import { formatUsd } from '../pricing/cost.ts';
+import { COST_HEADER, costOfExchange } from '../pricing/exchange-cost.ts';
 import { callerContentType, responseShape, translateBufferedAnswer, unreadableAnswer, type ResponseShape } from './response-shape.ts';
 import type { ExchangeRegistry } from './registry.ts';
 import { ACCEPT_ENCODING, contentCodings, type ContentCoding } from './content-decoding.ts';
 import { ResponseDecoding, failedTranslator } from './response-decoding.ts';
+import { withUsageCost } from '../pricing/usage-cost.ts';
 
 const CHAT_PATH = '/v1/chat/completions';
 const MODELS_PATH = '/v1/models';
@@ -68,11 +76,17 @@ export class RouterProcessor implements StreamProcessor {
   private decoding: ResponseDecoding | undefined;
   /** What is known of a request refused at its headers, for its log line. */
   private stateless: StatelessRequest = { method: '', path: '' };
+  /** Set when Envoy closed the stream (an answer still being computed is then dropped). */
+  private closed = false;
 
   constructor(
     private readonly configs: ConfigStore,
     private readonly registry: ExchangeRegistry,
     private readonly sinks: ExchangeSinks,
+    /** Bodies of at least this many bytes take the heavy-work path (Infinity: never; for A/B measurement). */
+    private readonly heavyBodyBytes: number = HEAVY_BODY_BYTES,
+    /** Admin-created keys (src/policy/state-keys.ts), consulted after gateway.yaml's while `server.admin` is configured. */
+    private readonly stateKeys?: StateKeyDirectory,
   ) {}
 
   handle(msg: ExtProcRequest): ExtProcResponse | Promise<ExtProcResponse> {
@@ -88,6 +102,7 @@ export class RouterProcessor implements StreamProcessor {
   }
 
   close(_reason: 'done' | 'cancelled' | 'error'): void {
+    this.closed = true;
     this.decoding?.destroy();
     const ex = this.exchange;
     if (!ex) return;
@@ -96,14 +111,20 @@ export class RouterProcessor implements StreamProcessor {
     // Envoy may end the stream with a cancel even after the last phase: what counts is whether
     // the response was complete when the stream closed. A stream is complete once its terminal
     // event went out, whatever happened to the connection after.
+    // `aborted` is the uncertain case: Envoy may have answered the caller itself (its 503/504
+    // after a provider's 200 head) or cut the stream; with its access log (sinks.outcomes) the
+    // line waits, bounded, for Envoy's account. Every other outcome is logged at once.
+    const outcomes = this.sinks.outcomes;
     if (ex.translator) {
       const settled = settleStream(ex, ex.translator);
-      finishExchange(ex, settled.outcome, this.sinks, settled.estimated);
+      if (outcomes) outcomes.settle(ex, settled.outcome, settled.estimated);
+      else finishExchange(ex, settled.outcome, this.sinks, settled.estimated);
     } else {
       // One rule for every reply: an error the caller received (from a provider, Envoy or the
       // gateway) is `failed`, whatever its transport; `completed` is a delivered answer.
       const outcome = this.phase !== 'done' ? 'aborted' : (ex.status ?? 0) >= 400 ? 'failed' : 'completed';
-      finishExchange(ex, outcome, this.sinks);
+      if (outcomes) outcomes.settle(ex, outcome);
+      else finishExchange(ex, outcome, this.sinks);
     }
   }
 
@@ -135,10 +156,11 @@ export class RouterProcessor implements StreamProcessor {
     this.phase = 'done';
     // Refused before any state was kept (401, 404, 405, 413, 415): logged and counted here.
     const requestId = ex?.id ?? recordStatelessRequest(this.stateless, err, this.sinks);
-    return errorImmediateResponse(err, { 'x-request-id': requestId });
+    // The policies' headers (x-ratelimit-*, x-gateway-cache) ride on errors too, as OpenAI's do.
+    return errorImmediateResponse(err, { ...ex?.admission?.headers, 'x-request-id': requestId });
   }
 
-  private onRequestHeaders(h: HeaderMap, endOfStream: boolean): ExtProcResponse {
+  private onRequestHeaders(h: HeaderMap, endOfStream: boolean): ExtProcResponse | Promise<ExtProcResponse> {
     const config = this.configs.current;
     const method = h.get(':method') ?? '';
     const path = stripPath(h.get(':path') ?? '');
@@ -148,13 +170,26 @@ export class RouterProcessor implements StreamProcessor {
     if (path !== CHAT_PATH && path !== MODELS_PATH && retrieved === undefined) {
       throw new NotFoundError(`Unknown request URL: ${method} ${path}. Please check the URL for typos.`, { code: 'unknown_url' });
     }
-    const caller = this.authenticate(h);
+    const caller = this.authenticate(h, config);
+    // A key gateway.yaml does not hold is looked up in the state backend: asynchronous until cached.
+    if (caller instanceof Promise) {
+      return caller
+        .then((c) => (this.closed ? phaseResponse('request_headers') : this.onCaller(h, endOfStream, config, c)))
+        .catch((err: unknown) => this.fail(asGatewayError(err)));
+    }
+    return this.onCaller(h, endOfStream, config, caller);
+  }
+
+  /** The rest of the request headers phase, once the caller is known. */
+  private onCaller(h: HeaderMap, endOfStream: boolean, config: RuntimeConfig, caller: NonNullable<Exchange['caller']>): ExtProcResponse {
+    const { method, path, clientRequestId: callerRequestId } = this.stateless;
+    const retrieved = retrievedModelName(path);
     this.stateless.caller = caller;
 
     // GET /v1/models and GET /v1/models/{model}: answered here from the config.
     if (path === MODELS_PATH || retrieved !== undefined) {
       if (method !== 'GET') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${path}.`, { code: 'method_not_allowed' });
-      const body = retrieved === undefined ? config.modelsListBody : modelRetrieveBody(config, caller, retrieved);
+      const body = retrieved === undefined ? modelListBody(config, caller) : modelRetrieveBody(config, caller, retrieved);
       this.phase = 'done';
       const requestId = recordStatelessRequest(this.stateless, { status: 200, code: null }, this.sinks);
       return immediateResponse(200, { 'content-type': 'application/json', 'x-request-id': requestId }, body, 'llm_extproc_models');
@@ -170,6 +205,7 @@ export class RouterProcessor implements StreamProcessor {
 
     const ex = new Exchange(config, callerRequestId);
     ex.caller = caller;
+    ex.cacheControl = h.get('cache-control');
     if (!this.registry.add(ex)) {
       throw new UpstreamError(503, 'service_unavailable_error', 'The gateway is at capacity. Retry later.', { code: 'gateway_overloaded', retryAfterSeconds: 1 });
     }
@@ -188,33 +224,72 @@ export class RouterProcessor implements StreamProcessor {
     return phaseResponse('request_headers', { headers: { set, remove } });
   }
 
-  private authenticate(h: HeaderMap): NonNullable<Exchange['caller']> {
-    const auth = h.get('authorization');
-    const match = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
-    if (!match) {
-      throw new AuthError("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", {
-        code: 'missing_api_key',
-      });
+  /** The caller's key (src/policy/state-keys.ts: gateway.yaml's, then admin-created ones), checked at this request's time. */
+  private authenticate(h: HeaderMap, config: RuntimeConfig): NonNullable<Exchange['caller']> | Promise<NonNullable<Exchange['caller']>> {
+    const refused = (err: unknown): never => {
+      // A disabled or expired key: the caller gets an unknown key's 401, the log line its name.
+      if (err instanceof KeyRefusedError) this.stateless.caller = err.key;
+      throw err;
+    };
+    try {
+      const found = authenticateCaller(config.keys, config.admin ? this.stateKeys : undefined, h.get('authorization'), Date.now());
+      return found instanceof Promise ? found.catch(refused) : found;
+    } catch (err) {
+      return refused(err);
     }
-    const caller = this.configs.current.callersByKeyHash.get(createHash('sha256').update(match[1]!).digest('hex'));
-    // The key itself is never echoed, not even masked.
-    if (!caller) throw new AuthError('Incorrect API key provided.', { code: 'invalid_api_key' });
-    return caller;
   }
 
   private tooLarge(limit: number): GatewayError {
     return new PayloadTooLargeError(`The request body is larger than the gateway's limit of ${limit} bytes.`, { code: 'request_too_large' });
   }
 
-  private onRequestBody(body: Uint8Array): ExtProcResponse {
+  private onRequestBody(body: Uint8Array): ExtProcResponse | Promise<ExtProcResponse> {
     const ex = this.requireExchange('request_body');
     if (body.length > ex.config.maxBodyBytes) throw this.tooLarge(ex.config.maxBodyBytes);
-    const req = parseChatRequest(body, ex.config.limits);
-    const model = modelFor(ex.config, ex.caller, req.model);
-    if (!model) {
-      throw new NotFoundError(`The model \`${req.model}\` does not exist or you do not have access to it.`, { param: 'model', code: 'model_not_found' });
+    // A large body is parsed and translated one step per event-loop turn (heavy-work/turn-queue.ts).
+    if (body.length >= this.heavyBodyBytes) return this.onHeavyRequestBody(ex, body);
+    return this.acceptRequest(ex, body, parseChatRequest(body, ex.config.limits));
+  }
+
+  /**
+   * onRequestBody for a body of HEAVY_BODY_BYTES or more: the same stages and the same answers,
+   * each stage its own turn of the shared heavy-work queue, so other requests' messages wait at
+   * most one stage. Each stage's time counts in the request's overhead; a request whose stream
+   * closed meanwhile (Envoy gave up, the caller left) skips its remaining stages.
+   */
+  private async onHeavyRequestBody(ex: Exchange, body: Uint8Array): Promise<ExtProcResponse> {
+    const job = heavyWork.job();
+    const timed: HeavyJob = {
+      step: (fn) =>
+        job.step(() => {
+          if (this.registry.get(ex.id) !== ex) throw new StreamClosed();
+          const t0 = process.hrtime.bigint();
+          try {
+            return fn();
+          } finally {
+            ex.overheadNs += process.hrtime.bigint() - t0;
+          }
+        }),
+    };
+    try {
+      const req = await parseChatRequestInTurns(timed, body, ex.config.limits);
+      return await timed.step(() => this.acceptRequest(ex, body, req));
+    } catch (err) {
+      // Nobody reads an answer on a closed stream (server.ts writes none).
+      if (err instanceof StreamClosed) return phaseResponse('request_body');
+      return this.fail(asGatewayError(err));
     }
+  }
+
+  /**
+   * The validated request: model, plan, the policy steps (limits, budgets, cache: src/policy/),
+   * then the first attempt, as the request_body answer. Asynchronous only when a policy step is
+   * (a remote state store); a refusal is thrown (or rejected) as the step's GatewayError.
+   */
+  private acceptRequest(ex: Exchange, body: Uint8Array, req: ChatRequest): ExtProcResponse | Promise<ExtProcResponse> {
     ex.request = req;
+    // 404 for an unknown model, 403 for one outside a scoped key's models (authorize-model.ts).
+    const model = authorizeModel(ex.config, ex.caller!, req.model);
     ex.requestBodyLength = body.length;
     ex.model = model;
     ex.stream = req.stream === true;
@@ -222,9 +297,42 @@ export class RouterProcessor implements StreamProcessor {
     // This request's plan: the targets that can serve it (a 400 naming the parameter when none can).
     const plan = planRequest(model, req);
     ex.plan = plan;
-    // The first attempt is prepared here (translation, path, auth for the first planned target): a
-    // request the provider cannot take is a clean 400 before anything goes upstream, and attempt 1
-    // needs no upstream ext_proc stream of its own. Retries are prepared by the upstream filter.
+    const policies = this.sinks.policies;
+    if (!policies || policies.size === 0) return this.sendFirstAttempt(ex);
+    const admission = policies.admit(ex);
+    if (admission instanceof Promise) {
+      // A refusal, and anything admitted() throws (a 400 while preparing the attempt), is the caller's error reply.
+      return admission.then((a) => this.admitted(ex, a)).catch((err: unknown) => this.fail(asGatewayError(err)));
+    }
+    return this.admitted(ex, admission);
+  }
+
+  /** Continues an admitted request: a reply a step made (a cache hit) or the first attempt. */
+  private admitted(ex: Exchange, admission: Admission): ExtProcResponse {
+    if (this.closed) {
+      // Envoy gave up while a step was deciding: close() settled without this admission.
+      void this.sinks.policies!.release(ex, admission);
+      return phaseResponse('request_body');
+    }
+    ex.admission = admission;
+    const reply = admission.reply;
+    if (reply) {
+      this.phase = 'done';
+      ex.status = reply.status;
+      // The earlier steps' headers (x-ratelimit-*) ride on a cache hit as on any answer.
+      return immediateResponse(reply.status, { ...admission.headers, ...reply.headers, 'x-request-id': ex.id }, reply.body, reply.details);
+    }
+    return this.sendFirstAttempt(ex);
+  }
+
+  /**
+   * The first attempt is prepared here (translation, path, auth for the first planned target): a
+   * request the provider cannot take is a clean 400 before anything goes upstream, and attempt 1
+   * needs no upstream ext_proc stream of its own. Retries are prepared by the upstream filter.
+   */
+  private sendFirstAttempt(ex: Exchange): ExtProcResponse {
+    const model = ex.model!;
+    const plan = ex.plan!;
     const firstIndex = plan.targets[0]!;
     const first = model.targets[firstIndex]!.provider;
     const attempt = prepareAttempt(ex, first, firstIndex, 1);
@@ -250,7 +358,7 @@ export class RouterProcessor implements StreamProcessor {
     this.responseHeaders = h;
     const remove: string[] = [];
     for (const name of h.keys()) if (!RESPONSE_HEADER_ALLOWLIST.has(name)) remove.push(name);
-    const set: Record<string, string> = { 'x-request-id': ex.id };
+    const set: Record<string, string> = { ...ex.admission?.headers, 'x-request-id': ex.id };
 
     // Envoy answered itself: after the plan (no provider reachable, timeout; its
     // response.code_details is not `via_upstream`), or before the body phase ever ran (a body
@@ -297,8 +405,14 @@ export class RouterProcessor implements StreamProcessor {
         created: ex.created,
         publicModel: ex.model!.name,
         includeUsage: ex.includeUsage,
+        // `usage.cost` in the usage chunk, for keys that opted in (priced at this attempt's target).
+        ...withUsageCost(ex),
+        // Claude's thinking of a tool-calling answer, kept for the loop's next request (policy/thinking-step.ts).
+        ...(ex.anthropicThinking ? { onThinking: ex.anthropicThinking.onThinking } : {}),
       });
       this.responseBodyMode = BodySendMode.STREAMED;
+      // The response cache copies what the caller is sent (never holding it back), to store at [DONE].
+      if (status === 200) ex.cache?.startStream();
     } else {
       this.responseBodyMode = BodySendMode.BUFFERED;
     }
@@ -348,9 +462,12 @@ export class RouterProcessor implements StreamProcessor {
       }
       // SDKs hang up as soon as they read [DONE] or an error event, often before the upstream's
       // end reaches us: the request is settled from the translator's terminal event (see close()).
+      ex.cache?.push(out);
       if (endOfStream || translator.terminal !== undefined) {
         ex.usage = translator.usage;
         this.phase = 'done';
+        // Stored only after a clean [DONE]: never an error event nor a cut stream.
+        if (translator.terminal?.kind === 'done') ex.cache?.endStream(translator.usage);
       }
       return phaseResponse('response_body', { body: out });
     }
@@ -368,7 +485,15 @@ export class RouterProcessor implements StreamProcessor {
       try {
         const { body: out, usage } = translateBufferedAnswer(this.shape, dialect, body, ex);
         ex.usage = usage;
-        return phaseResponse('response_body', { body: out, headers: { set: { ':status': String(status), 'content-length': String(Buffer.byteLength(out)) } } });
+        const set: Record<string, string> = { ':status': String(status), 'content-length': String(Buffer.byteLength(out)) };
+        // BUFFERED: Envoy holds the response headers until this answer, so the cost (known only
+        // now, from the body's usage) can still be set as a header on a JSON answer.
+        const cost = ex.stream ? undefined : costOfExchange(ex);
+        if (cost) set[COST_HEADER] = formatUsd(cost.nanoUsd);
+        // A clean 200 answer goes to the response cache (stored in the background; not stored
+        // when cut, filtered or unfinished: cache-entry.ts).
+        if (status === 200) ex.cache?.saveBody(out, this.shape === 'wrap');
+        return phaseResponse('response_body', { body: out, headers: { set } });
       } catch (err) {
         failure = asGatewayError(err);
       }
@@ -456,6 +581,9 @@ export class RouterProcessor implements StreamProcessor {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** A heavy request's stream closed before its turn came. */
+class StreamClosed extends Error {}
 
 /** The log's error_code for a reply Envoy made itself, by its status (envoy.yaml's local_reply_config words the same cases). */
 function envoyReplyCode(status: number): string {

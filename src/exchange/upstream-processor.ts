@@ -9,6 +9,7 @@ import { usedSlotHeaders } from '../routing/plan.ts';
 import { prepareAttempt } from './attempt.ts';
 import { errorImmediateResponse } from './error-response.ts';
 import type { ExchangeRegistry } from './registry.ts';
+import { HEAVY_BODY_BYTES, heavyWork } from './heavy-work/turn-queue.ts';
 
 /**
  * The upstream ext_proc stream, once per retry (envoy.yaml runs it for attempts after the
@@ -27,9 +28,9 @@ export class UpstreamProcessor implements StreamProcessor {
     private readonly sinks: ExchangeSinks,
   ) {}
 
-  handle(msg: ExtProcRequest): ExtProcResponse {
+  handle(msg: ExtProcRequest): ExtProcResponse | Promise<ExtProcResponse> {
     const t0 = process.hrtime.bigint();
-    let out: ExtProcResponse;
+    let out: ExtProcResponse | Promise<ExtProcResponse>;
     try {
       if (msg.request_headers) out = this.onRequestHeaders(readHeaders(msg.request_headers));
       else if (msg.request_body) out = this.onRequestBody();
@@ -52,7 +53,7 @@ export class UpstreamProcessor implements StreamProcessor {
     return errorImmediateResponse(err);
   }
 
-  private onRequestHeaders(h: Map<string, string>): ExtProcResponse {
+  private onRequestHeaders(h: Map<string, string>): ExtProcResponse | Promise<ExtProcResponse> {
     // x-request-id correlates the attempt with its request: the router-level filter wrote it
     // over whatever the caller sent. (Envoy shares the header map between attempts, so any
     // correlation header reaches the provider; x-request-id is the standard one to send.)
@@ -65,7 +66,27 @@ export class UpstreamProcessor implements StreamProcessor {
     if (!provider) throw new InternalError(`Envoy cluster "${this.cluster}" is not a provider in the config.`, { code: 'unknown_cluster' });
     const attemptNumber = Number(h.get('x-envoy-attempt-count') ?? String(ex.attempts.length + 1));
     this.targetIndex = this.pickTarget(ex, provider, attemptNumber);
-    const attempt = prepareAttempt(ex, provider, this.targetIndex, attemptNumber);
+    // A large request's retry is translated in its own turn of the heavy-work queue (turn-queue.ts).
+    if (ex.requestBodyLength >= HEAVY_BODY_BYTES) {
+      const targetIndex = this.targetIndex;
+      return heavyWork
+        .job()
+        .step(() => {
+          const t0 = process.hrtime.bigint();
+          try {
+            return this.attemptHeaders(ex, provider, targetIndex, attemptNumber);
+          } finally {
+            ex.overheadNs += process.hrtime.bigint() - t0;
+          }
+        })
+        .catch((err: unknown) => this.fail(asGatewayError(err)));
+    }
+    return this.attemptHeaders(ex, provider, this.targetIndex, attemptNumber);
+  }
+
+  /** The request_headers answer that sends attempt `attemptNumber` to target `targetIndex` (prepareAttempt). */
+  private attemptHeaders(ex: Exchange, provider: RuntimeProvider, targetIndex: number, attemptNumber: number): ExtProcResponse {
+    const attempt = prepareAttempt(ex, provider, targetIndex, attemptNumber);
     this.body = attempt.body;
     this.sinks.metrics.attempts.inc({ provider: provider.name });
     // Slots already used can go; later ones must stay for the retries that read them.

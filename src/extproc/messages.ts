@@ -49,7 +49,7 @@ export function phaseResponse(phase: Phase, opts: CommonOptions = {}): ExtProcRe
 }
 
 /** Ends the request here with a response of the gateway's own (errors, /v1/models). */
-export function immediateResponse(status: number, headers: Record<string, string>, body: string, details: string): ExtProcResponse {
+export function immediateResponse(status: number, headers: Record<string, string>, body: string | Uint8Array, details: string): ExtProcResponse {
   return {
     immediate_response: {
       status: { code: status },

@@ -14,7 +14,8 @@ const xdsRoot = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
 const protobufjsRoot = path.dirname(require.resolve('protobufjs/package.json'));
 const includeDirs = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(xdsRoot, 'deps', d));
 
-function loadRoot(): protobuf.Root {
+/** Loads Envoy API protos (and their imports) from @grpc/grpc-js-xds's deps into a fresh root. */
+export function loadEnvoyProtos(...files: string[]): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin: string, target: string): string => {
     // protobufjs bundles the well-known types under these exact names, and ships descriptor.proto.
@@ -27,12 +28,12 @@ function loadRoot(): protobuf.Root {
     }
     throw new Error(`ext_proc proto import not found in @grpc/grpc-js-xds deps: ${target}`);
   };
-  root.loadSync('envoy/service/ext_proc/v3/external_processor.proto', { keepCase: true });
+  for (const file of files) root.loadSync(file, { keepCase: true });
   root.resolveAll();
   return root;
 }
 
-const root = loadRoot();
+const root = loadEnvoyProtos('envoy/service/ext_proc/v3/external_processor.proto');
 
 export const ProcessingRequestType = root.lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
 export const ProcessingResponseType = root.lookupType('envoy.service.ext_proc.v3.ProcessingResponse');

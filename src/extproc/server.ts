@@ -19,6 +19,8 @@ export interface ExtProcServerOptions {
   listen: string;
   maxMessageBytes: number;
   onStreamError?: (err: unknown) => void;
+  /** Further services on the same server (the access log service); `endStreams` runs first on stop. */
+  services?: ReadonlyArray<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation; endStreams?(): void }>;
 }
 
 const serviceDefinition: grpc.ServiceDefinition = {
@@ -58,6 +60,7 @@ export class ExtProcServer {
       'grpc.keepalive_permit_without_calls': 1,
     });
     this.server.addService(serviceDefinition, { Process: (call: grpc.ServerDuplexStream<ExtProcRequest, ExtProcResponse>) => this.serve(call) });
+    for (const svc of opts.services ?? []) this.server.addService(svc.definition, svc.implementation);
   }
 
   get port(): number {
@@ -72,6 +75,8 @@ export class ExtProcServer {
   }
 
   async stop(graceMs = 5000): Promise<void> {
+    // Long-lived streams (Envoy's access log) would otherwise hold a graceful shutdown for graceMs.
+    for (const svc of this.opts.services ?? []) svc.endStreams?.();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

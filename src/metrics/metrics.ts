@@ -45,6 +45,67 @@ export class GatewayMetrics {
     help: 'Requests whose state is currently held.',
     registers: [this.registry],
   });
+  readonly cost = new Counter({
+    name: 'gateway_cost_usd_total',
+    help: 'What requests cost in USD (provider-reported usage × the target\'s price, src/pricing/), by public model and the provider that served.',
+    labelNames: ['model', 'provider'] as const,
+    registers: [this.registry],
+  });
+  readonly anthropicThinking = new Counter({
+    name: 'gateway_anthropic_thinking_total',
+    help: 'Claude thinking across tool loops (src/policy/thinking-step.ts): restored, missing (thinking off for that request), lookup_failed, kept, too_large, keep_failed.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly policyStateErrors = new Counter({
+    name: 'gateway_policy_state_errors_total',
+    help: 'Policy calls the state backend failed (src/policy/): by policy (rate-limit, budget, ...), state operation, and the configured failure mode (fail-open, fail-closed).',
+    labelNames: ['policy', 'operation', 'mode'] as const,
+    registers: [this.registry],
+  });
+  // The response cache (src/policy/response-cache/, names from CACHE_METRICS): labels `model` (public) and `team`.
+  readonly cacheRequests = new Counter({
+    name: 'gateway_cache_requests_total',
+    help: 'Chat requests by response cache result (the x-gateway-cache value: hit, miss, bypass), public model and team.',
+    labelNames: ['model', 'team', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheBypasses = new Counter({
+    name: 'gateway_cache_bypass_total',
+    help: 'Requests that did not read the response cache, by reason (disabled, not_deterministic, no_output_limit, no_store, no_cache, store_error, ...), public model and team.',
+    labelNames: ['model', 'team', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheSavedTokens = new Counter({
+    name: 'gateway_cache_saved_tokens_total',
+    help: 'Tokens that response cache hits did not spend (the stored answer\'s usage), by public model, team and type (input, output).',
+    labelNames: ['model', 'team', 'type'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheSavedCost = new Counter({
+    name: 'gateway_cache_saved_cost_usd_total',
+    help: 'USD that response cache hits did not spend, at the model\'s current price, by public model and team.',
+    labelNames: ['model', 'team'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheStores = new Counter({
+    name: 'gateway_cache_stores_total',
+    help: 'Answers written to the response cache, by public model and team.',
+    labelNames: ['model', 'team'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheStoreSkipped = new Counter({
+    name: 'gateway_cache_store_skipped_total',
+    help: 'Answers eligible for the response cache but not written, by reason (upstream_error, truncated, content_filter, too_large, ...), public model and team.',
+    labelNames: ['model', 'team', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheStoreErrors = new Counter({
+    name: 'gateway_cache_store_errors_total',
+    help: 'Response cache store faults by operation (get, set); the cache fails open.',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
   readonly configReloads = new Counter({
     name: 'gateway_config_reloads_total',
     help: 'Config reloads by result (applied or rejected).',

@@ -7,6 +7,8 @@ export interface OpenAIUsage {
   total_tokens: number;
   prompt_tokens_details?: { cached_tokens?: number; audio_tokens?: number };
   completion_tokens_details?: { reasoning_tokens?: number; audio_tokens?: number };
+  /** USD, for keys that opted in (OpenRouter's usage accounting field; src/pricing/usage-cost.ts). */
+  cost?: number;
 }
 
 /** `choices[].logprobs` as OpenAI sends it when asked (`logprobs: true`); relayed, never produced. */

@@ -1,7 +1,7 @@
 import type { StreamContext } from '../dialects/dialect.ts';
 import { sseData } from '../sse/sse-encoder.ts';
 import type { ChatCompletionChunk, FinishReason } from './chat-response.ts';
-import { toOpenAIUsage, type Usage } from './usage.ts';
+import { toOpenAIUsage, withCost, type Usage } from './usage.ts';
 
 type Delta = ChatCompletionChunk['choices'][number]['delta'];
 
@@ -29,7 +29,7 @@ export class ChunkWriter {
       model: this.ctx.publicModel,
       choices,
     };
-    if (this.ctx.includeUsage) chunk.usage = usage === null ? null : toOpenAIUsage(usage);
+    if (this.ctx.includeUsage) chunk.usage = usage === null ? null : withCost(toOpenAIUsage(usage), usage, this.ctx.costOf);
     return sseData(chunk);
   }
 }

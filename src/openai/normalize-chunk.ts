@@ -4,11 +4,14 @@ import type { FinishReason, OpenAIUsage } from './chat-response.ts';
 import { ERROR_FINISH, normalizeFinishReason } from './finish-reason.ts';
 import { providerFinishError, type CompletionLabel } from './normalize-completion.ts';
 import { sanitizeUsage } from './provider-usage.ts';
+import { fromOpenAIUsage, type Usage } from './usage.ts';
 import { argumentsOf, contentOf, fillToolCallId, isRecord, logprobsOf, optional, stringOrNull, type Json } from './schema-parts.ts';
 
 /** Where a stream's chunks go, and whether the caller asked for the usage chunk. */
 export interface ChunkLabel extends CompletionLabel {
   includeUsage: boolean;
+  /** USD cost of a usage when the key opted in to `usage.cost` (src/pricing/usage-cost.ts); the usage chunk then carries it. */
+  costOf?: (usage: Usage) => number;
 }
 
 /** What one stream has said about one choice so far. */
@@ -107,8 +110,15 @@ export class ChunkNormalizer {
       state.finished = true;
       out += this.write({}, [{ index, delta: {}, logprobs: null, finish_reason: state.toolCalls.size > 0 ? 'tool_calls' : 'stop' }]);
     }
-    if (this.label.includeUsage && this.latestUsage) out += this.write({}, [], this.latestUsage);
+    if (this.label.includeUsage && this.latestUsage) out += this.write({}, [], this.costed(this.latestUsage));
     return out;
+  }
+
+  /** The usage chunk's usage, with `cost` when the key opted in (priced from the same counts the request settles with). */
+  private costed(usage: OpenAIUsage): OpenAIUsage {
+    const costOf = this.label.costOf;
+    const counted = costOf && fromOpenAIUsage(usage);
+    return counted ? { ...usage, cost: costOf(counted) } : usage;
   }
 
   private state(index: number): ChoiceState {

@@ -17,6 +17,11 @@ export interface Fault {
   resetBeforeHeaders?: boolean;
   /** Stream only: send this many SSE events, then destroy the connection/stream. */
   resetAfterEvents?: number;
+  /**
+   * HTTP/2 only: the RST_STREAM error code of every reset above (RFC 9113 §7: 0 NO_ERROR,
+   * 2 INTERNAL_ERROR, 7 REFUSED_STREAM, 8 CANCEL, …); default 2 INTERNAL_ERROR.
+   */
+  resetCode?: number;
   /** Stream only: after this many events send the provider's in-stream error event and end. */
   errorEventAfterEvents?: number;
   /**

@@ -4,7 +4,7 @@ import { chooseDemoKey, DEFAULT_DEMO_KEY, HELP, parseStartOptions, PORT_FLAGS, U
 
 test('defaults: the README ports, simulators on, free admin and ext_proc ports, log format auto', () => {
   const o = parseStartOptions([]);
-  assert.deepEqual(o, { help: false, httpPort: 8080, httpsPort: 8443, metricsPort: 9464, adminPort: 0, extprocPort: 0, simulators: true, logFormat: 'auto' });
+  assert.deepEqual(o, { help: false, httpPort: 8080, httpsPort: 8443, metricsPort: 9464, adminApiPort: 9465, adminPort: 0, extprocPort: 0, simulators: true, logFormat: 'auto' });
 });
 
 test('every option is parsed, and every option is in the help text', () => {
@@ -13,7 +13,7 @@ test('every option is parsed, and every option is in the help text', () => {
     '--admin-port', '4', '--extproc-port', '5', '--no-simulators', '--run-dir', '/tmp/x', '--log-format', 'json',
   ]);
   assert.deepEqual(o, {
-    help: false, config: 'a.yaml', envoyConfig: 'e.yaml', httpPort: 1, httpsPort: 2, metricsPort: 3, adminPort: 4, extprocPort: 5,
+    help: false, config: 'a.yaml', envoyConfig: 'e.yaml', httpPort: 1, httpsPort: 2, metricsPort: 3, adminApiPort: 9465, adminPort: 4, extprocPort: 5,
     simulators: false, runDir: '/tmp/x', logFormat: 'json',
   });
   for (const flag of ['--config', '--envoy-config', '--no-simulators', '--run-dir', '--log-format', '--help', ...Object.values(PORT_FLAGS)]) {

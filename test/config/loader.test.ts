@@ -35,7 +35,7 @@ describe('loadConfigFile: valid', () => {
     const m1 = config.models.get('m1')!;
     assert.equal(m1.defaultMaxTokens, 4096);
     assert.equal(m1.ownedBy, 'llm-extproc');
-    assert.deepEqual([...config.callersByKeyHash.values()], [{ name: 'caller', team: 'default' }]);
+    assert.deepEqual([...config.callersByKeyHash.values()].map((k) => [k.name, k.team, k.scope.unrestricted, k.disabled]), [['caller', 'default', true, false]]);
     assert.ok(Object.isFrozen(config));
   });
 
@@ -65,7 +65,7 @@ describe('loadConfigFile: each invalid file names file, path and expectation', (
   test('duplicate caller key: the second entry is named', () => {
     const keys = `keys:\n  - { name: first, sha256: ${HASH} }\n  - { name: second, sha256: ${HASH} }\n`;
     const { err } = configError('dup-caller.yaml', smallConfig({ keys }));
-    assert.equal(err.where, 'keys[1]');
+    assert.equal(err.where, 'keys[1].sha256');
     assert.match(err.message, /listed twice \(also as "first"\)/);
   });
 

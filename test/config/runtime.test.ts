@@ -35,7 +35,13 @@ describe('the demo config (config/gateway.yaml)', () => {
   });
 
   test('callers are keyed by the sha256 of the key, never the key', () => {
-    assert.deepEqual([...config.callersByKeyHash.entries()], [[sha256Hex(DEMO_KEY), { name: 'demo', team: 'demo' }]]);
+    assert.deepEqual(
+      [...config.callersByKeyHash.entries()].map(([h, k]) => [h, k.name, k.team, k.feature, k.scope.patterns]),
+      [
+        [sha256Hex(DEMO_KEY), 'demo', 'demo', undefined, []],
+        [sha256Hex(`${DEMO_KEY}-support`), 'demo-support', 'support', 'support-bot', ['gemini-*', 'gpt-4o-mini']],
+      ],
+    );
     assert.equal(config.callersByKeyHash.has(DEMO_KEY), false);
     assert.equal(sha256Hex('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });
@@ -87,7 +93,7 @@ describe('buildRuntimeConfig', () => {
   const file = (over: Record<string, unknown>) =>
     gatewayConfigSchema.parse({
       providers: { p: { dialect: 'openai' } },
-      models: { m: { targets: [{ provider: 'p', model: 'x' }] } },
+      models: { m: { pricing: { free: true }, targets: [{ provider: 'p', model: 'x' }] } },
       keys: [{ name: 'k', sha256: 'b'.repeat(64) }],
       ...over,
     });

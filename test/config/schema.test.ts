@@ -15,8 +15,10 @@ test('defaults: server block, defaultMaxTokens, ownedBy, team', () => {
     maxBodyBytes: 16 * 1024 * 1024,
     metricsListen: '127.0.0.1:9464',
     limits: { maxMessages: 4096, maxContentParts: 8192, maxJsonValues: 100_000 },
+    responseCache: { enabled: true, ttlSeconds: 3600, maxEntryBytes: 1024 * 1024 },
   });
   assert.equal(parsed.models['m']!.defaultMaxTokens, 4096);
+  assert.equal(parsed.models['m']!.cache, 'auto');
   assert.equal(parsed.models['m']!.ownedBy, 'llm-extproc');
   assert.equal(parsed.keys[0]!.team, 'default');
 });

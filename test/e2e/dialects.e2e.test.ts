@@ -205,7 +205,7 @@ describe('reasoning_effort and sampling through real Envoy (the simulators enfor
     });
   }
 
-  test('a Claude tool loop continues under reasoning_effort (thinking left off for that turn), and Gemini gets a thinking budget', async () => {
+  test('a Claude tool loop the gateway kept no thinking for continues under reasoning_effort (thinking left off for that turn), and Gemini gets a thinking budget', async () => {
     const loop: Msg[] = [
       { role: 'user', content: "What's the weather in Paris?" },
       { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris","unit":"celsius"}' } }] },

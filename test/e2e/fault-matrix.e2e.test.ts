@@ -268,19 +268,12 @@ function runCell(row: FaultRow, m: ModelRow, stream: boolean): void {
       for (const name of headers?.keys() ?? []) assert.ok(!/^x-(llmx|envoy)-/.test(name), `internal header ${name} reached the caller`);
       for (const sim of m.sims.slice(1)) assert.equal(gw.sims[sim]!.requests.length, 0, `no retry on ${sim} after the 200 head`);
       const caller = `${want.status} \`${want.code}\`${want.retryAfter ? `, \`retry-after: ${want.retryAfter}\`` : ''}`;
-      if (row.nonStreamError === undefined) {
-        assert.equal(line['outcome'], 'failed');
-        assert.equal(line['status'], want.status);
-        assert.equal(line['error_code'], want.code);
-        record(row, stream, failover, caller, 'failed');
-      } else {
-        // Envoy's reply after the upstream's 200 head never passes the ext_proc (its response
-        // phase already ran), so the log line cannot know the caller's status yet: it must
-        // at least not claim an answer, and once it says `failed` its status is the caller's.
-        assert.notEqual(line['outcome'], 'completed');
-        if (line['outcome'] === 'failed') assert.equal(line['status'], want.status);
-        record(row, stream, failover, caller, `${String(line['outcome'])} (logged ${String(line['status'])})`);
-      }
+      // Envoy's own reply after the upstream's 200 head never passes the ext_proc; its access
+      // log tells the ext_proc, so the line has the caller's status and code all the same.
+      assert.equal(line['outcome'], 'failed');
+      assert.equal(line['status'], want.status);
+      assert.equal(line['error_code'], want.code);
+      record(row, stream, failover, caller, 'failed');
     } else {
       // The stream had begun (200 and chunks sent): the caller gets an error, never a clean end.
       assert.equal(got.kind, 'error', `the stream does not end cleanly: ${JSON.stringify(got)}`);
@@ -300,7 +293,11 @@ function runCell(row: FaultRow, m: ModelRow, stream: boolean): void {
         // An upstream reset or idle timeout after the head: Envoy resets the caller's stream itself.
         assert.ok(!(got.err instanceof OpenAI.APIError) || got.status === undefined, 'a transport error, not an answer');
         assert.equal(line['outcome'], 'aborted');
-        record(row, stream, failover, 'the 200 head (and chunks, if any), then Envoy cuts the connection: the SDK throws', 'aborted');
+        assert.equal(line['status'], 200, 'the status the caller got');
+        // Why, from Envoy's access log: its response flags.
+        const why = row.stall === true ? 'upstream_timeout' : 'upstream_reset';
+        assert.equal(line['error_code'], why);
+        record(row, stream, failover, 'the 200 head (and chunks, if any), then Envoy cuts the connection: the SDK throws', `aborted (\`${why}\`)`);
       }
     }
     await assertAlive();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,67 +11,17 @@ import { renderEnvoyConfig } from '../../src/cli/envoy-config.ts';
 import { freePort } from '../../src/cli/ports.ts';
 import { waitUntil } from '../../src/lib/wait-until.ts';
 import { schemaErrors } from '../support/openai-schema.ts';
+import { ROOT, runCli as runCliWith, startCli as startCliWith, stopCli, type Cli } from '../support/cli.ts';
 
 /**
  * `npm start` as a new user runs it: the real CLI (src/cli/start.ts) as a child process, with
  * its banner, its request log on stdout, the README's client snippet, a second start on a busy
  * port, and its ext_proc killed with SIGKILL.
  */
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const START = path.join(ROOT, 'src/cli/start.ts');
 // A new user's environment: no demo key set.
 const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GATEWAY_DEMO_KEY'));
-
-interface Cli {
-  proc: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const groups = new Set<number>();
-// Whatever happens to this test process, the CLIs it started (each its own process group) go too.
-process.once('exit', () => {
-  for (const pgid of groups) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
-/** Runs the CLI in its own process group, so that Ctrl-C can be sent to the group as a terminal does. */
-function runCli(args: string[]): Cli {
-  const proc = spawn(process.execPath, ['--import', 'tsx', START, ...args], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  groups.add(proc.pid!);
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    proc.once('exit', (code, signal) => {
-      groups.delete(proc.pid!);
-      r({ code, signal });
-    }),
-  );
-  return { proc, stdout: () => out, stderr: () => err, exit };
-}
-
-/** Starts the CLI and waits for its banner; the banner's URLs. */
-async function startCli(args: string[]): Promise<Cli & { httpUrl: string; metricsUrl: string }> {
-  const cli = runCli(args);
-  await waitUntil('npm start', async () => cli.stderr().includes('Ctrl-C stops everything.'), 90_000, cli.exit);
-  const httpUrl = /plaintext : (http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(cli.stderr())![1]!;
-  const metricsUrl = /metrics {3}: (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(cli.stderr())![1]!;
-  return Object.assign(cli, { httpUrl, metricsUrl });
-}
-
-/** Ctrl-C: SIGINT to the whole process group (npm start, Envoy and the ext_proc alike). */
-async function stopCli(cli: Cli): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (cli.proc.exitCode === null && cli.proc.signalCode === null) process.kill(-cli.proc.pid!, 'SIGINT');
-  return cli.exit;
-}
+const runCli = (args: string[]): Cli => runCliWith(args, ENV);
+const startCli = (args: string[]): ReturnType<typeof startCliWith> => startCliWith(args, ENV);
 
 /** Pids whose parent is `ppid` (Linux /proc), with their command lines. */
 function childrenOf(ppid: number): Array<{ pid: number; cmd: string }> {
@@ -113,7 +63,7 @@ describe('npm start on its defaults, as a new user runs it', () => {
     findOrInstallEnvoy();
     runDir = mkdtempSync(path.join(tmpdir(), 'llmx-start-'));
     // The README's port 8080 may be taken on a shared machine: a free port, substituted in the snippet below.
-    gw = await startCli(['--http-port', String(await freePort()), '--https-port', '0', '--metrics-port', '0', '--run-dir', runDir]);
+    gw = await startCli(['--http-port', String(await freePort()), '--https-port', '0', '--metrics-port', '0', '--admin-api-port', '0', '--run-dir', runDir]);
   });
   after(async () => {
     if (gw) {
@@ -231,10 +181,53 @@ describe('npm start on its defaults, as a new user runs it', () => {
     assert.deepEqual(schemaErrors('ErrorResponse', down.json), []);
     assert.equal((down.json.error as { code: string }).code, 'gateway_unavailable');
     assert.equal(down.headers.get('retry-after'), '1');
+    // The new user's report: 8 requests 0.1 s apart while it is down (or coming back).
+    const meanwhile = [down];
+    for (let i = 0; i < 8; i++) {
+      meanwhile.push(await chat(gw.httpUrl));
+      await delay(100);
+    }
 
     let status = 0;
-    await waitUntil('served again', async () => (status = (await chat(gw.httpUrl)).status) === 200, 30_000);
+    let alive200: Awaited<ReturnType<typeof chat>> | undefined;
+    await waitUntil('served again', async () => (status = (alive200 = await chat(gw.httpUrl)).status) === 200, 30_000);
     assert.equal(status, 200);
+
+    // Each of them has exactly one request log line on npm start's stdout, whoever wrote it: the
+    // refused ones Envoy's stdout access log (the ext_proc was gone), any served one the ext_proc.
+    const refused = meanwhile.filter((r) => r.status === 503);
+    assert.ok(refused.length >= 1);
+    for (const r of meanwhile) assert.ok(r.status === 503 || r.status === 200, `status ${r.status}`);
+    const requestLines = (id: string | null): Array<Record<string, unknown>> =>
+      jsonLines(gw.stdout()).filter((l) => l.msg === 'request' && l.request_id === id);
+    const last = [...meanwhile, alive200!].map((r) => r.headers.get('x-request-id'));
+    await waitUntil('a line for each', async () => last.every((id) => requestLines(id).length > 0), 10_000);
+    // A second line would come within the ext_proc's 2 s wait for Envoy's gRPC access log entry.
+    await delay(2500);
+    for (const r of refused) {
+      const id = r.headers.get('x-request-id');
+      assert.ok(id);
+      const lines = requestLines(id);
+      assert.equal(lines.length, 1, `one line for ${id}: ${JSON.stringify(lines)}`);
+      assert.equal(lines[0]!.status, 503);
+      assert.equal(lines[0]!.outcome, 'rejected');
+      assert.equal(lines[0]!.provider, 'envoy');
+      assert.equal(lines[0]!.error_code, (r.json.error as { code: string }).code);
+      assert.equal(lines[0]!.method, 'POST');
+      assert.equal(lines[0]!.path, '/v1/chat/completions');
+      assert.equal(lines[0]!.level, 30);
+    }
+    for (const r of [...meanwhile.filter((m) => m.status === 200), alive200!]) {
+      const lines = requestLines(r.headers.get('x-request-id'));
+      assert.equal(lines.length, 1, JSON.stringify(lines));
+      assert.equal(lines[0]!.outcome, 'completed');
+      assert.equal(lines[0]!.status, 200);
+    }
+    // Envoy counts them too (admin /stats): each refused stream is an ext_proc stream that failed.
+    const envoyAdmin = /envoy\s+: (http:\/\/\S+)/.exec(gw.stderr())?.[1];
+    assert.ok(envoyAdmin, gw.stderr());
+    const stats = await (await fetch(`${envoyAdmin}/stats?filter=^http\\.llm\\.ext_proc\\.streams_failed$`)).text();
+    assert.ok(Number(/streams_failed: (\d+)/.exec(stats)?.[1]) >= refused.length, stats);
     const restarted = /ext_proc restarted \(pid (\d+)\) and serving again after restart 1\./.exec(gw.stderr());
     assert.ok(restarted, gw.stderr());
     assert.notEqual(Number(restarted[1]), extproc.pid);
@@ -252,6 +245,14 @@ describe('npm start in a terminal', () => {
       await waitUntil('the request line', async () => / 200 gpt-4o-mini → openai-primary /.test(gw.stdout()), 10_000);
       const line = gw.stdout().split('\n').find((l) => / 200 gpt-4o-mini → /.test(l))!;
       assert.match(line, /^\[\d\d:\d\d:\d\d\] INFO: 200 gpt-4o-mini → openai-primary {2}\d+ in \/ \d+ out tok {2}[\d.]+ ms {2}completed$/);
+      // Envoy's own line for a request it refused while the ext_proc was gone, in the same columns.
+      const extproc = childrenOf(gw.proc.pid!).find((c) => c.cmd.includes('src/main.ts'))!;
+      process.kill(extproc.pid, 'SIGKILL');
+      await waitUntil('the crash report', async () => gw.stderr().includes(`ext_proc (pid ${extproc.pid}) died`), 10_000);
+      assert.equal((await chat(gw.httpUrl)).status, 503);
+      await waitUntil('the refused line', async () => / 503 POST /.test(gw.stdout()), 10_000);
+      const refused = gw.stdout().split('\n').find((l) => / 503 POST /.test(l))!;
+      assert.match(refused, /^\[\d\d:\d\d:\d\d\] INFO: 503 POST \/v1\/chat\/completions {2}rejected gateway_unavailable$/);
       assert.ok(!gw.stdout().split('\n').some((l) => l.startsWith('{')), 'no JSON lines');
     } finally {
       assert.equal((await stopCli(gw)).code, 0);

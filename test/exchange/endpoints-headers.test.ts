@@ -16,8 +16,8 @@ const configFile = scratch.write(
   smallConfig({
     providers: [
       'providers:',
-      '  claude: { dialect: anthropic, apiKeyEnv: A_KEY, forwardHeaders: [anthropic-beta] }',
-      '  oai: { dialect: openai, apiKeyEnv: O_KEY }',
+      '  claude: { dialect: anthropic, apiKeyEnv: A_KEY, forwardHeaders: [anthropic-beta], pricing: { free: true } }',
+      '  oai: { dialect: openai, apiKeyEnv: O_KEY, pricing: { free: true } }',
       '',
     ].join('\n'),
     models: [

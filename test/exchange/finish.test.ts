@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { loadConfigFile } from '../../src/config/loader.ts';
 import { Exchange } from '../../src/exchange/exchange.ts';
 import { finishExchange } from '../../src/exchange/finish.ts';
+import { UNRESTRICTED_SCOPE } from '../../src/policy/model-scope.ts';
 import { DEMO_CONFIG, DEMO_ENV } from '../support/unit/config.ts';
 import { memorySinks } from '../support/unit/sinks.ts';
 
@@ -11,7 +12,7 @@ const config = loadConfigFile(DEMO_CONFIG, DEMO_ENV, 1);
 test('one request line and the metrics for a finished exchange', async () => {
   const { sinks, lines } = memorySinks();
   const ex = new Exchange(config, 'r1');
-  ex.caller = { name: 'demo', team: 't' };
+  ex.caller = { name: 'demo', team: 't', scope: UNRESTRICTED_SCOPE, disabled: false };
   ex.model = config.models.get('gpt-4o-mini')!;
   ex.attempts.push({ provider: ex.model.targets[0]!.provider, providerModel: 'gpt-4o-mini', number: 1 });
   ex.attempts.push({ provider: ex.model.targets[1]!.provider, providerModel: 'gpt-4o-mini', number: 2 });

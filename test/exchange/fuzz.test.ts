@@ -29,28 +29,31 @@ function count(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
 }
 
-/** The router-level request phases; when a plan comes back, every retry the plan allows too. */
-function throughRouter(body: Buffer): ExtProcResponse {
+/**
+ * The router-level request phases; when a plan comes back, every retry the plan allows too. A
+ * body of 64 KiB or more is answered asynchronously (the heavy-work queue), so the reply is awaited.
+ */
+async function throughRouter(body: Buffer): Promise<ExtProcResponse> {
   const router = h.router();
   try {
     const id = phaseMutation(router.handle(headersMessage('request_headers', chatHeaders({ 'content-length': String(body.length) }))), 'request_headers').set['x-request-id']!;
-    const res = syncReply(router.handle(bodyMessage('request_body', body)));
-    if (res['immediate_response'] === undefined) retries(id);
+    const res = syncReply(await router.handle(bodyMessage('request_body', body)));
+    if (res['immediate_response'] === undefined) await retries(id);
     return res;
   } finally {
     router.close('cancelled');
   }
 }
 
-/** Attempts 2…n of the request's plan, as the upstream filter prepares them (each target's translation). */
-function retries(id: string): void {
+/** Attempts 2…n of the request's plan, as the upstream filter prepares them (each target's translation; a large request's asynchronously). */
+async function retries(id: string): Promise<void> {
   const ex = h.registry.get(id)!;
   const order = ex.plan!.targets;
   for (let n = 2; n <= order.length; n++) {
     const cluster = ex.model!.targets[order[n - 1]!]!.provider.cluster;
     const upstream = h.upstream(cluster);
     const headers = { ':method': 'POST', ':path': '/v1/chat/completions', 'x-request-id': id, 'x-envoy-attempt-count': String(n) };
-    const res = upstream.handle(headersMessage('request_headers', headers));
+    const res = await upstream.handle(headersMessage('request_headers', headers));
     if (res['immediate_response'] !== undefined) {
       const r = immediate(res);
       assert.ok(r.status < 500, `attempt ${n} (${cluster}): ${r.status} ${r.body}`);
@@ -100,11 +103,11 @@ function checkTranslations(body: Buffer): void {
   }
 }
 
-test('fuzzed request bodies: never a 5xx, every answer an OpenAI error or a plan, nothing thrown', () => {
-  fc.assert(
-    fc.property(fuzzBody, (sample) => {
+test('fuzzed request bodies: never a 5xx, every answer an OpenAI error or a plan, nothing thrown', async () => {
+  await fc.assert(
+    fc.asyncProperty(fuzzBody, async (sample) => {
       count(kinds, sample.kind);
-      checkRouterAnswer(sample, throughRouter(sample.bytes));
+      checkRouterAnswer(sample, await throughRouter(sample.bytes));
       checkTranslations(sample.bytes);
     }),
     { numRuns: RUNS },

@@ -279,7 +279,8 @@ describe('response phases', () => {
     assert.equal(completion['id'], ex.completionId);
     assert.match(String(completion['id']), /^chatcmpl-[0-9a-f]{24}$/);
     assert.equal(completion['object'], 'chat.completion');
-    assert.deepEqual(last.set, { ':status': '200', 'content-length': String(Buffer.byteLength(text)) });
+    // x-gateway-cost-usd: gpt-4o-mini's catalogue price, 112 uncached × $0.15 + 1,792 cached × $0.075 + 23 output × $0.60 per 1M tokens.
+    assert.deepEqual(last.set, { ':status': '200', 'content-length': String(Buffer.byteLength(text)), 'x-gateway-cost-usd': '0.000165' });
     assert.deepEqual(ex.usage, { promptTokens: 1904, completionTokens: 23, cachedTokens: 1792, reasoningTokens: 0 });
     router.close('done');
   });
@@ -478,6 +479,7 @@ describe('close', () => {
         tokens_out: 14,
         tokens_cached: 0,
         tokens_estimated: false,
+        cost_usd: 0.00001275, // 29 × $0.15 + 14 × $0.60 per 1M tokens (gpt-4o-mini)
         attempts: 1,
       });
       const all = mem.raw.join('');

@@ -195,7 +195,7 @@ describe('UpstreamProcessor: request headers', () => {
 });
 
 describe('UpstreamProcessor: no guessing', () => {
-  function assert500(res: ReturnType<typeof attempt>['res'], code: string): void {
+  function assert500(res: ReturnType<typeof attempt>['res'] | Promise<ReturnType<typeof attempt>['res']>, code: string): void {
     const r = immediate(res);
     assert.equal(r.status, 500);
     const error = openAIError(r.json);

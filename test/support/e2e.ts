@@ -118,12 +118,14 @@ export async function startTestStack(opts: StackOptions = {}): Promise<TestStack
         secrets: new Map([
           ...DEMO_PROVIDERS.map((p): [string, string] => [`provider key ${p.cluster}`, String(env[p.keyEnv])]),
           ['gateway demo key', stack.demoKey],
+          ['gateway admin key', stack.adminApiKey],
           ...[...recorder.credentials].map((c, i): [string, string] => [`caller credential #${i + 1}`, c]),
         ]),
         internalPorts: [
           ...Object.values(stack.sims).map((s) => s.port),
           stack.extprocPort,
           stack.metricsPort,
+          Number(new URL(stack.adminApiUrl).port),
           Number(new URL(stack.adminUrl).port),
         ],
       };

@@ -47,7 +47,7 @@ function toMessagesRequest(req: ChatRequest, target: TargetContext): MessagesReq
   if (req.stream === true) body.stream = true;
   const outputConfig = outputConfigFor(req.response_format);
   if (outputConfig !== undefined) body.output_config = outputConfig;
-  applyThinking(req, body, target.defaultMaxTokens);
+  applyThinking(req, body, target.defaultMaxTokens, target.keptThinking);
   return body;
 }
 

@@ -3,7 +3,7 @@ import { upstreamMalformed, upstreamStreamTruncated } from '../../errors/upstrea
 import type { ChunkToolCallDelta } from '../../openai/chat-response.ts';
 import type { Usage } from '../../openai/usage.ts';
 import { SseDecoder, type EventSourceMessage } from '../../sse/sse-decoder.ts';
-import type { StreamContext, StreamTerminal, StreamTokens, StreamTranslator } from '../dialect.ts';
+import type { StreamContext, StreamTerminal, StreamTokens, StreamTranslator, ThinkingBlock, ThinkingTurn } from '../dialect.ts';
 import { StreamTally } from '../stream-tally.ts';
 import { ChunkWriter } from '../../openai/chunk-writer.ts';
 import { streamError } from './errors.ts';
@@ -23,7 +23,9 @@ type Block =
   | { kind: 'text' }
   /** `index` is the OpenAI tool-call ordinal, not Anthropic's block index (wire README 5.3). */
   | { kind: 'tool'; index: number; sentArguments: boolean; startInput: unknown }
-  /** thinking, redacted_thinking, server-tool blocks: no Chat Completions slot (wire README 5.5). */
+  /** A thinking block, assembled from its deltas for ctx.onThinking; never sent to the caller. */
+  | { kind: 'thinking'; thinking: string; signature: string }
+  /** redacted_thinking, server-tool blocks: no Chat Completions slot (wire README 5.5). */
   | { kind: 'ignored' };
 
 /** Events after message_start that carry something; `ping` and newer event types do not (wire README 3.4). */
@@ -39,7 +41,9 @@ type Phase = 'open' | 'done' | 'failed';
  * OpenAI error event and no `[DONE]`, so a client never mistakes it for a complete answer.
  * Input tokens are known from `message_start`; output tokens from the cumulative
  * `message_delta.usage.output_tokens`, estimated from the streamed text before that arrives
- * (message_start's `output_tokens` is a placeholder).
+ * (message_start's `output_tokens` is a placeholder). Thinking and redacted_thinking blocks of an
+ * answer that also calls tools are assembled as they pass (thinking_delta, signature_delta) and
+ * handed to `ctx.onThinking` at message_stop, after that event's chunks were translated.
  */
 export class AnthropicStreamTranslator implements StreamTranslator {
   readonly #decoder = new SseDecoder();
@@ -55,10 +59,16 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   #roleSent = false;
   #finishSent = false;
   #toolCalls = 0;
+  readonly #onThinking: StreamContext['onThinking'];
+  /** The answer's thinking blocks in block order; undefined without a sink or once one was unusable. And its tool-call ids. */
+  #thinking: Array<ThinkingBlock | Extract<Block, { kind: 'thinking' }>> | undefined;
+  readonly #toolCallIds: string[] = [];
 
   constructor(ctx: StreamContext) {
     this.#out = new ChunkWriter(ctx);
     this.#includeUsage = ctx.includeUsage;
+    this.#onThinking = ctx.onThinking;
+    if (ctx.onThinking) this.#thinking = [];
   }
 
   get usage(): Usage | undefined {
@@ -147,6 +157,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     if (this.#blocks.has(index)) return this.#fail(upstreamMalformed(new Error(`block ${index} started twice`)));
     if (block.type === 'tool_use' && typeof block['id'] === 'string' && typeof block['name'] === 'string') {
       const ordinal = this.#toolCalls++;
+      this.#toolCallIds.push(block['id']);
       this.#tally.text(block['name']);
       this.#blocks.set(index, { kind: 'tool', index: ordinal, sentArguments: false, startInput: block['input'] });
       const call: ChunkToolCallDelta = { index: ordinal, id: block['id'], type: 'function', function: { name: block['name'], arguments: '' } };
@@ -159,7 +170,19 @@ export class AnthropicStreamTranslator implements StreamTranslator {
       this.#blocks.set(index, { kind: 'text' });
       return this.#role() + this.#content(block['text']);
     }
-    this.#blocks.set(index, { kind: 'ignored' });
+    if (block.type === 'thinking') {
+      const open: Block = { kind: 'thinking', thinking: stringOr(block['thinking']), signature: stringOr(block['signature']) };
+      this.#blocks.set(index, open);
+      this.#thinking?.push(open);
+      this.#tally.text(open.thinking);
+    } else {
+      if (block.type === 'redacted_thinking') {
+        const data = block['data'];
+        if (typeof data === 'string' && data !== '') this.#thinking?.push({ type: 'redacted_thinking', data });
+        else this.#thinking = undefined;
+      }
+      this.#blocks.set(index, { kind: 'ignored' });
+    }
     return this.#role();
   }
 
@@ -170,6 +193,18 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     const block = this.#blocks.get(index);
     if (block === undefined) return this.#fail(upstreamMalformed(new Error(`delta for block ${index}, which is not open`)));
     if (block.kind === 'ignored') return '';
+    if (block.kind === 'thinking') {
+      // Thinking is billed as output though it has no Chat Completions slot: it counts for the estimate.
+      // The text is kept only for a sink (ctx.onThinking).
+      const keep = this.#thinking !== undefined;
+      if (delta.type === 'thinking_delta' && typeof delta['thinking'] === 'string') {
+        if (keep) block.thinking += delta['thinking'];
+        this.#tally.text(delta['thinking']);
+      } else if (delta.type === 'signature_delta' && typeof delta['signature'] === 'string') {
+        if (keep) block.signature += delta['signature'];
+      }
+      return '';
+    }
     if (delta.type === 'text_delta' && typeof delta['text'] === 'string') {
       if (block.kind !== 'text') return this.#fail(upstreamMalformed(new Error(`text_delta for ${block.kind} block ${index}`)));
       return this.#content(delta['text']);
@@ -178,9 +213,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
       if (block.kind !== 'tool') return this.#fail(upstreamMalformed(new Error(`input_json_delta for text block ${index}`)));
       return this.#arguments(block, delta['partial_json']);
     }
-    // Thinking is billed as output though it has no Chat Completions slot: it counts for the estimate.
-    if (delta.type === 'thinking_delta' && typeof delta['thinking'] === 'string') this.#tally.text(delta['thinking']);
-    // thinking_delta, signature_delta, citations_delta and newer delta types (wire README 5.7).
+    // citations_delta and newer delta types (wire README 5.7).
     return '';
   }
 
@@ -215,7 +248,23 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     const usage = this.usage;
     if (this.#includeUsage && usage !== undefined) out += this.#out.usage(usage);
     this.#phase = 'done';
-    return out + this.#tally.done();
+    out += this.#tally.done();
+    this.#keepThinking();
+    return out;
+  }
+
+  /** Hands a tool-calling answer's signed thinking to ctx.onThinking (an unsigned block spoils the turn). */
+  #keepThinking(): void {
+    const blocks = this.#thinking;
+    if (this.#onThinking === undefined || blocks === undefined || blocks.length === 0 || this.#toolCallIds.length === 0) return;
+    const kept: ThinkingBlock[] = [];
+    for (const b of blocks) {
+      if ('type' in b) kept.push(b);
+      else if (b.signature === '') return;
+      else kept.push({ type: 'thinking', thinking: b.thinking, signature: b.signature });
+    }
+    const turn: ThinkingTurn = { toolCallIds: [...this.#toolCallIds], blocks: kept };
+    this.#onThinking(turn);
   }
 
   #upstreamError(data: unknown): string {
@@ -252,4 +301,8 @@ export class AnthropicStreamTranslator implements StreamTranslator {
 function blockIndexOf(data: unknown): number | undefined {
   if (typeof data !== 'object' || data === null || !('index' in data)) return undefined;
   return typeof data.index === 'number' ? data.index : undefined;
+}
+
+function stringOr(v: unknown): string {
+  return typeof v === 'string' ? v : '';
 }

@@ -45,6 +45,8 @@ export function toUsage(c: AnthropicCounts): Usage {
     completionTokens: c.output,
     cachedTokens: c.cacheRead,
   };
+  // Cache writes cost more than input; kept (only when there are any) so that cost can price them.
+  if (c.cacheCreation > 0) usage.cacheWriteTokens = c.cacheCreation;
   // Thinking tokens are already inside output_tokens, as reasoning is inside completion_tokens.
   if (c.thinking !== undefined) usage.reasoningTokens = c.thinking;
   return usage;

@@ -41,7 +41,26 @@ export interface ToolResultBlockParam {
   content?: string | Array<TextBlockParam | ImageBlockParam>;
 }
 
-export type ContentBlockParam = TextBlockParam | ImageBlockParam | ToolUseBlockParam | ToolResultBlockParam;
+/** A thinking block given back unmodified: its signature covers the text (extended thinking with tool use). */
+export interface ThinkingBlockParam {
+  type: 'thinking';
+  thinking: string;
+  signature: string;
+}
+
+/** A thinking block Anthropic encrypted; given back as it came. */
+export interface RedactedThinkingBlockParam {
+  type: 'redacted_thinking';
+  data: string;
+}
+
+export type ContentBlockParam =
+  | TextBlockParam
+  | ImageBlockParam
+  | ToolUseBlockParam
+  | ToolResultBlockParam
+  | ThinkingBlockParam
+  | RedactedThinkingBlockParam;
 
 export interface MessageParam {
   role: 'user' | 'assistant';

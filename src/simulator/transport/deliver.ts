@@ -69,7 +69,7 @@ async function writePaced(out: Outlet, plan: Plan, f: Fault, wait: Wait): Promis
   if (out.closed) return;
   if (!plan.resetAtEnd) return out.end();
   await flush();
-  out.reset();
+  out.reset(f.resetCode);
 }
 
 /**
@@ -93,7 +93,7 @@ async function writeCutBody(out: Outlet, body: Buffer, f: Fault, wait: Wait): Pr
   if (out.closed) return;
   // Let the bytes reach the socket before it is destroyed.
   await flush();
-  out.reset();
+  out.reset(f.resetCode);
 }
 
 /** Sends a reply, applying latency, resets, stream faults and split writes. */
@@ -101,7 +101,7 @@ export async function deliver(out: Outlet, reply: Reply, fault: Fault | undefine
   const f = fault ?? NO_FAULT;
   if ((f.latencyMs ?? 0) > 0) await wait(f.latencyMs ?? 0);
   if (out.closed) return;
-  if (f.resetBeforeHeaders === true) return out.reset();
+  if (f.resetBeforeHeaders === true) return out.reset(f.resetCode);
   if (reply.kind === 'body') {
     let body: Buffer = Buffer.from(reply.body);
     let replyHeaders = reply.headers;

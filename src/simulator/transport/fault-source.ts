@@ -12,6 +12,7 @@ const FaultSchema = z.strictObject({
   retryAfter: count.optional(),
   resetBeforeHeaders: z.boolean().optional(),
   resetAfterEvents: count.optional(),
+  resetCode: z.number().int().min(0).max(0xffffffff).optional(),
   errorEventAfterEvents: count.optional(),
   resetAfterBytes: count.optional(),
   stallAfterBytes: count.optional(),

@@ -14,8 +14,8 @@ export interface Outlet {
   /** Resolves once the chunk is handed to the socket, or when the response closed. */
   write(chunk: string | Uint8Array): Promise<void>;
   end(chunk?: string | Uint8Array): void;
-  /** HTTP/1.1: destroy the connection; HTTP/2: RST_STREAM INTERNAL_ERROR. */
-  reset(): void;
+  /** HTTP/1.1: destroy the connection; HTTP/2: RST_STREAM with `code` (default INTERNAL_ERROR). */
+  reset(code?: number): void;
   readonly headersSent: boolean;
   readonly closed: boolean;
 }
@@ -56,9 +56,9 @@ export function createOutlet(req: SimRequest, res: SimResponse): Outlet {
       } else if (chunk === undefined) res.end();
       else res.end(chunk);
     },
-    reset() {
+    reset(code = constants.NGHTTP2_INTERNAL_ERROR) {
       closed = true;
-      if (res instanceof Http2ServerResponse) res.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+      if (res instanceof Http2ServerResponse) res.stream.close(code);
       else req.socket.destroy();
     },
     get headersSent() {

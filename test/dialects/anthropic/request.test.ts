@@ -316,7 +316,7 @@ test('reasoning_effort: what extended thinking refuses is a 400 naming the calle
   assert.ok('thinking' in anthropicBody({ messages: [hi], reasoning_effort: 'low', tools: [weatherTool], tool_choice: 'auto' }));
 });
 
-test('reasoning_effort on a request that continues a tool loop: thinking left off (its signed block cannot be sent back)', () => {
+test('reasoning_effort on a request that continues a tool loop, no thinking kept for it: thinking left off (Anthropic refuses the turn without its signed block)', () => {
   const loop = [
     hi,
     { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Paris"}' } }] },

@@ -39,7 +39,7 @@ for (const name of ['message_text', 'message_tool_use']) {
 
 test('usage: prompt = input + cache writes + cache reads; cached = cache reads', () => {
   const { completion, usage } = parse(message({ usage: { input_tokens: 10, cache_creation_input_tokens: 100, cache_read_input_tokens: 1000, output_tokens: 7 } }));
-  assert.deepEqual(usage, { promptTokens: 1110, completionTokens: 7, cachedTokens: 1000 });
+  assert.deepEqual(usage, { promptTokens: 1110, completionTokens: 7, cachedTokens: 1000, cacheWriteTokens: 100 });
   assert.deepEqual(completion.usage, { prompt_tokens: 1110, completion_tokens: 7, total_tokens: 1117, prompt_tokens_details: { cached_tokens: 1000 } });
 });
 

@@ -73,11 +73,11 @@ test('usage: message_start input/cache counts + the last message_delta output (n
     message: { type: 'message', role: 'assistant', content: [], usage: { input_tokens: 10, cache_creation_input_tokens: 20, cache_read_input_tokens: 30, output_tokens: 1 } },
   });
   translator.push(bytesOf(start + textStart(0) + textDelta(0, 'x')));
-  assert.deepEqual(translator.usage, { promptTokens: 60, completionTokens: 1, cachedTokens: 30 });
+  assert.deepEqual(translator.usage, { promptTokens: 60, completionTokens: 1, cachedTokens: 30, cacheWriteTokens: 20 });
   const delta = (n: number) => sseEvent({ type: 'message_delta', delta: { stop_reason: null }, usage: { output_tokens: n } });
   translator.push(bytesOf(delta(3) + delta(8) + sseEvent({ type: 'message_delta', delta: { stop_reason: 'max_tokens' }, usage: { output_tokens: 9 } })));
   const out = translator.push(bytesOf(sseEvent({ type: 'message_stop' }))) + translator.end();
-  assert.deepEqual(translator.usage, { promptTokens: 60, completionTokens: 9, cachedTokens: 30 });
+  assert.deepEqual(translator.usage, { promptTokens: 60, completionTokens: 9, cachedTokens: 30, cacheWriteTokens: 20 });
   const norm = normalizeStream(out);
   assert.deepEqual(norm.usage, { prompt_tokens: 60, completion_tokens: 9, total_tokens: 69, prompt_tokens_details: { cached_tokens: 30 } });
 });

@@ -5,7 +5,7 @@ import { RouterProcessor } from '../../../src/exchange/router-processor.ts';
 import { UpstreamProcessor } from '../../../src/exchange/upstream-processor.ts';
 import type { ExtProcResponse } from '../../../src/extproc/types.ts';
 import { DEMO_CONFIG, DEMO_ENV, DEMO_KEY } from './config.ts';
-import { bodyMessage, headersMessage, phaseMutation, type Mutation } from './ext-proc.ts';
+import { bodyMessage, headersMessage, phaseMutation, syncReply, type Mutation } from './ext-proc.ts';
 import { memorySinks, type MemorySinks } from './sinks.ts';
 
 /** A router/upstream pair sharing one registry and one in-memory log, on the demo config. */
@@ -75,7 +75,8 @@ export function attempt(
   const processor = h.upstream(cluster);
   const headers: Record<string, string> = { ':method': 'POST', ':path': '/v1/chat/completions', 'x-request-id': id, ...extra };
   if (attemptCount !== undefined) headers['x-envoy-attempt-count'] = String(attemptCount);
-  return { processor, res: processor.handle(headersMessage('request_headers', headers)) };
+  // Synchronous for every request below the heavy-work threshold (a large one's retry is queued).
+  return { processor, res: syncReply(processor.handle(headersMessage('request_headers', headers))) };
 }
 
 /** Feeds response body pieces to the router (the last with end_of_stream) and joins the bodies it sends on. */

@@ -6,6 +6,7 @@ import { countTokens } from '../../model/tokens.ts';
 import type { Reply } from '../../reply.ts';
 import type { ParsedRequest } from '../provider.ts';
 import { ANTHROPIC_STREAM_ERROR } from './errors.ts';
+import { mintThinkingSignature } from './thinking-signature.ts';
 
 const PING = 'event: ping\ndata: {"type": "ping"}\n\n';
 const MESSAGE_STOP = 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
@@ -42,7 +43,7 @@ function headers(contentType: string): Record<string, string> {
 /** What a thinking block says; its tokens count as output, as Anthropic bills them. */
 const THINKING = 'The user wants a short, direct answer. I will check what was asked and answer it.';
 const THINKING_TOKENS = countTokens(THINKING.length);
-const signature = (): string => `EqQBCkYIBxgCKkA${alnum(64)}`;
+const signature = (): string => mintThinkingSignature(THINKING);
 
 /** Output tokens as billed: the answer's, plus the thinking block's when there is one. */
 function billedOutput(a: Answer, req: ParsedRequest): number {

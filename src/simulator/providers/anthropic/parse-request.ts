@@ -6,6 +6,7 @@ import type { ParsedRequest } from '../provider.ts';
 import { anthropicBadRequest } from './errors.ts';
 import { parseAnthropicOutput, prefillOf } from './output.ts';
 import { checkSampling } from './sampling.ts';
+import { checkThinkingBlocks, loopOpening } from './thinking-signature.ts';
 
 const TOOL_ID = /^[a-zA-Z0-9_-]+$/;
 
@@ -160,6 +161,8 @@ export function parseAnthropicRequest(parsed: JsonParse): ParsedRequest | BodyRe
   const instructions = textOf(body['system'], counter);
   const walk = walkMessages(body['messages'], counter);
   if ('kind' in walk) return walk;
+  const unsigned = checkThinkingBlocks(body['messages']);
+  if (unsigned !== undefined) return unsigned;
   const tools = parseTools(body, counter);
   const toolMode = parseToolChoice(body['tool_choice'], tools);
   if (toolMode.kind === 'body') return toolMode;
@@ -182,6 +185,7 @@ export function parseAnthropicRequest(parsed: JsonParse): ParsedRequest | BodyRe
     sse: stream,
     includeUsage: false,
     obfuscation: false,
-    ...(sampling.budget !== undefined ? { thinking: true } : {}),
+    // Without interleaved thinking Claude thinks once per turn: a continued tool loop gets no new block.
+    ...(sampling.budget !== undefined && loopOpening(body['messages']) === -1 ? { thinking: true } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type { BodyReply } from '../../reply.ts';
 import { asArray, asInt, isObject, type JsonObject } from '../../unknown.ts';
 import { anthropicBadRequest } from './errors.ts';
+import { loopOpening } from './thinking-signature.ts';
 
 /**
  * The Messages API's sampling and extended-thinking rules, as Claude Sonnet 4.5 applies them
@@ -29,18 +30,17 @@ export function checkSampling(body: JsonObject, maxTokens: number): { budget: nu
   if (isObject(choice) && (choice['type'] === 'any' || choice['type'] === 'tool')) {
     return anthropicBadRequest('Thinking may not be enabled when tool_choice forces tool use.');
   }
+  // With thinking on, the turn a tool loop continues must open with its thinking block.
   const messages = asArray(body['messages']);
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const m = messages[i];
-    if (!isObject(m) || m['role'] !== 'assistant') continue;
-    const blocks = asArray(m['content']).filter(isObject);
-    const first = blocks[0]?.['type'];
-    if (blocks.some((b) => b['type'] === 'tool_use') && first !== 'thinking' && first !== 'redacted_thinking') {
+  const opening = loopOpening(messages);
+  if (opening !== -1) {
+    const m = messages[opening];
+    const first = isObject(m) ? asArray(m['content']).filter(isObject)[0]?.['type'] : undefined;
+    if (first !== 'thinking' && first !== 'redacted_thinking') {
       return anthropicBadRequest(
-        `messages.${i}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(first)}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block.`,
+        `messages.${opening}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(first)}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable \`thinking\`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking`,
       );
     }
-    break;
   }
   return { budget };
 }

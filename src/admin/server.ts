@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { asGatewayError, InvalidRequestError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors/gateway-error.ts';
+import { toOpenAIError } from '../errors/to-openai.ts';
+import { checkAdminKey } from './admin-auth.ts';
+import type { AdminKeys } from './key-service.ts';
+
+/** Largest admin request body (a key's settings are well under 1 KB). */
+const MAX_BODY_BYTES = 64 * 1024;
+const KEYS_PATH = '/admin/keys';
+
+export interface AdminApiOptions {
+  readonly keys: AdminKeys;
+  /** SHA-256 (hex) of the admin key in force (read per request: a config reload rotates it). */
+  readonly adminKeySha256: () => string | undefined;
+  /** One line per change (create, update, revoke) and per refused or failed request; never a secret. */
+  readonly audit?: (fields: Record<string, unknown>, msg: string) => void;
+}
+
+/**
+ * The admin key API as a node:http request handler (JSON in, JSON out):
+ *
+ * - `POST /admin/keys` {name, team, feature?, models?, expiresAt?, disabled?} → 201, the key
+ *   with its secret in `key` (shown this once; stored only as its SHA-256)
+ * - `GET /admin/keys` → 200 `{"object":"list","data":[...]}` (gateway.yaml's and admin-created keys)
+ * - `GET /admin/keys/{id}` → 200 the key; `PATCH /admin/keys/{id}` {disabled?, expiresAt?} → 200
+ * - `DELETE /admin/keys/{id}` → 200 `{"object":"gateway.key.deleted","id","deleted":true}`
+ *
+ * Every request needs `Authorization: Bearer <admin key>` first (401 otherwise, before any
+ * routing, so nothing is learnt without it). Errors are OpenAI error bodies: 400, 401, 404, 405,
+ * 409, 413, 415, 503 (src/admin/key-service.ts). Responses are `cache-control: no-store`.
+ */
+export function adminRequestHandler(opts: AdminApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const method = req.method ?? '';
+    const path = (req.url ?? '/').split('?')[0]!;
+    handle(opts, req, method, path).then(
+      ({ status, body, audit }) => {
+        if (audit) opts.audit?.({ ...audit, status }, 'admin API');
+        send(res, status, body);
+      },
+      (err: unknown) => {
+        const e = asGatewayError(err);
+        opts.audit?.({ admin_method: method, admin_path: path.slice(0, 200), status: e.status, error_code: e.code, ...(e.status >= 500 ? { err: e.cause ?? e } : {}) }, 'admin API request refused');
+        const { status, body, headers } = toOpenAIError(e);
+        send(res, status, body, headers);
+      },
+    );
+  };
+}
+
+interface Handled {
+  status: number;
+  body: unknown;
+  audit?: Record<string, unknown>;
+}
+
+async function handle(opts: AdminApiOptions, req: IncomingMessage, method: string, path: string): Promise<Handled> {
+  checkAdminKey(req.headers.authorization, opts.adminKeySha256());
+  if (path === KEYS_PATH) {
+    if (method === 'GET') return { status: 200, body: { object: 'list', data: await opts.keys.list() } };
+    if (method === 'POST') {
+      const created = await opts.keys.create(await readJson(req));
+      return { status: 201, body: created, audit: { admin_action: 'create', key_id: created.id, key_name: created.name, team: created.team } };
+    }
+    throw new MethodNotAllowedError(`Method ${method} is not allowed on ${KEYS_PATH}.`, { code: 'method_not_allowed' });
+  }
+  if (path.startsWith(`${KEYS_PATH}/`)) {
+    const id = decodeId(path.slice(KEYS_PATH.length + 1));
+    if (method === 'GET') return { status: 200, body: await opts.keys.get(id) };
+    if (method === 'PATCH') {
+      const updated = await opts.keys.update(id, await readJson(req));
+      return { status: 200, body: updated, audit: { admin_action: 'update', key_id: updated.id, key_name: updated.name, disabled: updated.disabled, expires_at: updated.expiresAt } };
+    }
+    if (method === 'DELETE') {
+      const { name, ...deleted } = await opts.keys.revoke(id);
+      return { status: 200, body: deleted, audit: { admin_action: 'revoke', key_id: deleted.id, key_name: name } };
+    }
+    throw new MethodNotAllowedError(`Method ${method} is not allowed on ${KEYS_PATH}/{id}.`, { code: 'method_not_allowed' });
+  }
+  throw new NotFoundError(`Unknown request URL: ${method} ${path.slice(0, 200)}.`, { code: 'unknown_url' });
+}
+
+/** A `{id}` path segment, percent-decoded once (undecodable: as sent, which names no key). */
+function decodeId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** The request body as JSON: 415 unless application/json, 413 over MAX_BODY_BYTES, 400 unparsable. */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers['content-type'];
+  if (type !== undefined && !/^application\/json\b/i.test(type)) {
+    req.resume();
+    throw new UnsupportedMediaTypeError(`Unsupported content type '${type.slice(0, 100)}'; send application/json.`, { code: 'unsupported_media_type' });
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(`The request body is larger than ${MAX_BODY_BYTES} bytes.`, { code: 'request_too_large' });
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new InvalidRequestError('The request body is not valid JSON.', { code: 'invalid_json' });
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  // The created key's secret travels in a body: no cache may keep any of it.
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+}
+
+/** Starts the admin API on `host:port` (port 0: a free one); throws the listen error (EADDRINUSE...). */
+export async function startAdminServer(host: string, port: number, opts: AdminApiOptions): Promise<Server> {
+  const server = createServer(adminRequestHandler(opts));
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
+  return server;
+}
