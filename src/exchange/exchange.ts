@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Caller, RuntimeConfig, RuntimeModel, RuntimeProvider } from '../config/runtime.ts';
 import type { StreamTranslator, UpstreamRequest } from '../dialects/dialect.ts';
 import type { ChatRequest } from '../openai/chat-request.ts';
+import { estimatePromptTokens } from './stream-settlement.ts';
 import type { Usage } from '../openai/usage.ts';
 import type { RoutingPlan } from '../routing/plan.ts';
 import type { Admission } from '../policy/pipeline.ts';
@@ -73,12 +74,21 @@ export class Exchange {
   /** Time spent inside the gateway's own handlers, over all phases and positions. */
   overheadNs = 0n;
   private readonly translations = new Map<number, UpstreamRequest>();
+  private promptTokens: number | undefined;
 
   constructor(
     readonly config: RuntimeConfig,
     clientRequestId: string | undefined,
   ) {
     this.clientRequestId = clientRequestId;
+  }
+
+  /**
+   * The request's input tokens as the gateway estimates them (characters / 4, estimatePromptTokens),
+   * computed once: the rate-limit and budget reservations and a cut stream's settlement share it.
+   */
+  promptTokenEstimate(): number {
+    return (this.promptTokens ??= estimatePromptTokens(this.request));
   }
 
   get lastAttempt(): Attempt | undefined {

@@ -55,7 +55,7 @@ export function settleStream(ex: Exchange, translator: StreamTranslator): { outc
   }
   const so = translator.tokensSoFar();
   ex.usage = {
-    promptTokens: so.promptTokens ?? estimatePromptTokens(ex.request),
+    promptTokens: so.promptTokens ?? ex.promptTokenEstimate(),
     completionTokens: so.completionTokens,
     ...(so.cachedTokens !== undefined ? { cachedTokens: so.cachedTokens } : {}),
   };

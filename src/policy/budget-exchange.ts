@@ -17,6 +17,7 @@ export function exchangeBudgetView(ex: Exchange): BudgetView | undefined {
     model: ex.model,
     plan: ex.plan,
     request: ex.request,
+    promptTokens: () => ex.promptTokenEstimate(),
     atMs: ex.created * 1000,
   };
 }

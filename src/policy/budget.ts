@@ -34,7 +34,6 @@
 import type { Caller, RuntimeModel } from '../config/runtime.ts';
 import type { ChatRequest } from '../openai/chat-request.ts';
 // ⌈chars / 4⌉ of the request's text: the estimate a cut stream is settled with, too.
-import { estimatePromptTokens } from '../exchange/stream-settlement.ts';
 import { estimateCost } from '../pricing/cost.ts';
 import { buildRoutingPlan, type RoutingPlan } from '../routing/plan.ts';
 import { planRequest } from '../routing/request-plan.ts';
@@ -65,6 +64,8 @@ export interface BudgetView {
   /** This request's targets in attempt order (src/routing/request-plan.ts). */
   readonly plan: RoutingPlan;
   readonly request: ChatRequest;
+  /** The request's input-token estimate (estimatePromptTokens), computed once per request. */
+  promptTokens(): number;
   /** When the request started, epoch ms: the prices and the period it is charged at. */
   readonly atMs: number;
 }
@@ -251,7 +252,7 @@ export function budgetStep<T extends object>(io: BudgetStepIO<T>, opts: BudgetSt
   async function admit(request: T, v: BudgetView, rules: readonly BudgetRule[]): Promise<Verdict> {
     const charges: SpendCharge[] = rules.map((r) => ({ subject: r.subject, period: periodAt(r.period, v.atMs).id, limit: r.limitNanoUsd }));
 
-    const prompt = estimatePromptTokens(v.request);
+    const prompt = v.promptTokens();
     const first = await attempt(v, rules, charges, prompt, v.model, v.plan);
     let pastSoft: readonly BudgetRule[];
     if (first.ok) {

@@ -10,9 +10,9 @@ import type { RateLimitView } from './rate-limit.ts';
  * (`max_completion_tokens`, else `max_tokens`), else the model's `defaultMaxTokens`, times `n`
  * (each choice may use the whole limit). Settlement replaces it with what the provider reported.
  */
-export function requestTokenEstimate(request: ChatRequest, defaultMaxTokens: number): number {
+export function requestTokenEstimate(request: ChatRequest, defaultMaxTokens: number, promptTokens: number = estimatePromptTokens(request)): number {
   const output = request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens;
-  return estimatePromptTokens(request) + output * (request.n ?? 1);
+  return promptTokens + output * (request.n ?? 1);
 }
 
 /**
@@ -31,6 +31,6 @@ export function exchangeRateLimitView(ex: Exchange): RateLimitView | undefined {
     caller,
     policy: ex.config.rateLimits,
     model: model.name,
-    tokenEstimate: () => requestTokenEstimate(request, defaultMaxTokens),
+    tokenEstimate: () => requestTokenEstimate(request, defaultMaxTokens, ex.promptTokenEstimate()),
   };
 }

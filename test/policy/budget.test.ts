@@ -107,7 +107,8 @@ function chat(model: string, extra: Partial<ChatRequest> = {}): ChatRequest {
 function req(key: keyof typeof SECRETS, model: string, atMs = NOV_30_NOON, extra: Partial<ChatRequest> = {}): Req {
   const caller = config.keys.keys.find((k) => k.name === key)!;
   const m = config.models.get(model) ?? config.aliases.get(model)!;
-  return { view: { id: randomUUID(), policy: config.budgets, caller, config, model: m, plan: m.plan, request: chat(model, extra), atMs } };
+  const request = chat(model, extra);
+  return { view: { id: randomUUID(), policy: config.budgets, caller, config, model: m, plan: m.plan, request, promptTokens: () => estimatePromptTokens(request), atMs } };
 }
 
 function settlement(costNanoUsd: number | undefined, cacheHit = false): Settlement {
@@ -452,7 +453,8 @@ function withPolicy(text: string): RuntimeConfig {
 function reqFrom(cfg: RuntimeConfig, key: string, model: string): Req {
   const caller = cfg.keys.keys.find((k) => k.name === key)!;
   const m = cfg.models.get(model)!;
-  return { view: { id: randomUUID(), policy: cfg.budgets, caller, config: cfg, model: m, plan: m.plan, request: chat(model), atMs: NOV_30_NOON } };
+  const request = chat(model);
+  return { view: { id: randomUUID(), policy: cfg.budgets, caller, config: cfg, model: m, plan: m.plan, request, promptTokens: () => estimatePromptTokens(request), atMs: NOV_30_NOON } };
 }
 
 describe('budgets when the state backend is unavailable', () => {
