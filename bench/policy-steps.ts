@@ -29,7 +29,9 @@
  * alongside. Slices of the stores are interleaved round by round; values are medians of the
  * rounds with [min–max].
  *
- * Run: `node --import tsx bench/policy-steps.ts [seconds-per-slice] [rounds]` (default 2, 5; ~2 min).
+ * Run: `node --import tsx bench/policy-steps.ts [seconds-per-slice] [rounds] [--stores off,embedded,...]`
+ * (default 2, 5, every store; ~2 min). `--stores` keeps only the named slices (`off` is always
+ * kept: every "added" is taken against it), e.g. for a quick A/B of the embedded store.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -54,8 +56,12 @@ import { startRedis, type TestRedis } from '../test/support/redis-server.ts';
 import { writePolicyConfig } from './policy-config.ts';
 import { ROOT } from './topology.ts';
 
-const seconds = Number(process.argv[2] ?? 2);
-const rounds = Number(process.argv[3] ?? 5);
+const storesAt = process.argv.indexOf('--stores');
+const args = storesAt < 0 ? process.argv.slice(2) : [...process.argv.slice(2, storesAt), ...process.argv.slice(storesAt + 2)];
+const seconds = Number(args[0] ?? 2);
+const rounds = Number(args[1] ?? 5);
+/** The slices to run (`off` always); undefined: all. */
+const only = storesAt < 0 ? undefined : new Set(['off', ...(process.argv[storesAt + 1] ?? '').split(',')]);
 /** One caller through the gateway at c=1 gets ~1,000 requests/s; 2,500/s is about the busiest a policy gateway got on the bench VM. */
 const RATES = [1000, 2500] as const;
 
@@ -84,11 +90,13 @@ const SETTLEMENT: Settlement = { outcome: 'completed', usage: { promptTokens: 96
 type StoreId = 'off' | 'embedded-per-turn' | 'embedded' | 'redis' | 'redis-autopipeline';
 const METHODS = ['reserve', 'reserveSpend', 'settle', 'settleSpend', 'release', 'releaseSpend', 'cacheGet', 'cacheSet', 'getRecord'] as const;
 
-/** The store with every call counted by method name (phase = which methods). */
-function counted(store: StateStore, calls: Map<string, number>): StateStore {
+/** The store with every call counted by method name (phase = which methods), its synchronous ones (`sync`) too. */
+function counted<S extends object>(store: S, calls: Map<string, number>): S {
+  let sync: object | undefined; // made once: the steps read `store.sync` on every call
   return new Proxy(store, {
     get(target, prop, receiver) {
       const v = Reflect.get(target, prop, receiver) as unknown;
+      if (prop === 'sync' && typeof v === 'object' && v !== null) return (sync ??= counted(v, calls));
       if (typeof v !== 'function') return v;
       if ((METHODS as readonly string[]).includes(prop as string)) {
         return (...args: unknown[]) => {
@@ -270,18 +278,21 @@ async function main(): Promise<void> {
       timeCommits(raw, commitUs);
       return { id, config, store: raw, calls, commitUs, policies: createPolicies({ store, logger, metrics: new GatewayMetrics() }) };
     };
+    const wanted = (id: StoreId): boolean => !only || only.has(id);
     setups.push(make('off', offConfig, new EmbeddedStateStore({ sqlitePath: path.join(dir, 'off.sqlite') })));
-    setups.push(make('embedded-per-turn', onConfig, new EmbeddedStateStore({ sqlitePath: path.join(dir, 'per-turn.sqlite'), settleCommitMs: 0 })));
-    setups.push(make('embedded', onConfig, new EmbeddedStateStore({ sqlitePath: path.join(dir, 'embedded.sqlite') })));
+    if (wanted('embedded-per-turn')) setups.push(make('embedded-per-turn', onConfig, new EmbeddedStateStore({ sqlitePath: path.join(dir, 'per-turn.sqlite'), settleCommitMs: 0 })));
+    if (wanted('embedded')) setups.push(make('embedded', onConfig, new EmbeddedStateStore({ sqlitePath: path.join(dir, 'embedded.sqlite') })));
     let rtt = Number.NaN;
     try {
-      redis = await startRedis();
-      for (const [id, autoPipelining] of [['redis', false], ['redis-autopipeline', true]] as const) {
-        const store = new RedisStateStore({ url: redis.url, autoPipelining });
-        if (!(await store.waitReady(2000))) throw new Error(`no connection to ${redis.url}`);
+      const redisSlices = ([['redis', false], ['redis-autopipeline', true]] as const).filter(([id]) => wanted(id));
+      if (redisSlices.length > 0) redis = await startRedis();
+      for (const [id, autoPipelining] of redisSlices) {
+        const url = redis!.url;
+        const store = new RedisStateStore({ url, autoPipelining });
+        if (!(await store.waitReady(2000))) throw new Error(`no connection to ${url}`);
         setups.push(make(id, onConfig, store));
       }
-      rtt = await pingRttUs(redis.url, 2000);
+      if (redis) rtt = await pingRttUs(redis.url, 2000);
     } catch (err) {
       process.stderr.write(`policy-steps: no Redis slice (${err instanceof Error ? err.message : String(err)})\n`);
     }

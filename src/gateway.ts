@@ -11,7 +11,7 @@ import { startMetricsServer } from './metrics/server.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { bindErrorCode, ListenError } from './listen-error.ts';
 import { startAdminRuntime, type AdminRuntime } from './admin/runtime.ts';
-import { createStateStore, type StateStore } from './state/index.ts';
+import { applyStateSettings, createStateStore, stateConfigFrom, stateLogFields, type StateStore } from './state/index.ts';
 import { createPolicies, type Policies } from './policy/index.ts';
 
 export interface GatewayOptions {
@@ -59,7 +59,8 @@ export class Gateway {
     const cfg = configs.current;
     const env = opts.env ?? process.env;
     const ownsState = opts.state === undefined;
-    const state = opts.state ?? (await createStateStore(env.GATEWAY_STATE_FILE ? { sqlitePath: env.GATEWAY_STATE_FILE } : {}, env));
+    const state = opts.state ?? (await createStateStore(stateConfigFrom(cfg.state, env), env));
+    let stateSettings = cfg.state;
     const closeState = async (): Promise<void> => {
       if (ownsState) await state.close();
     };
@@ -114,6 +115,13 @@ export class Gateway {
       configs.watch({
         onReload: (c) => {
           metrics.configReloads.inc({ result: 'applied' });
+          if (ownsState) {
+            // The command timeout reaches the live client; the rest waits for a restart (not refused).
+            const { needRestart } = applyStateSettings(state, stateSettings, c.state);
+            // What the store runs with: the new command timeout, the start's other settings.
+            stateSettings = { redis: { ...stateSettings.redis, commandTimeoutMs: c.state.redis.commandTimeoutMs } };
+            if (needRestart.length > 0) logger.warn({ fields: needRestart }, `${needRestart.join(', ')} changed; the state backend keeps the old value until the gateway restarts`);
+          }
           logger.info({ config: c.source, version: c.version, models: c.models.size }, 'config reloaded');
         },
         onRejected: (err) => {
@@ -123,7 +131,7 @@ export class Gateway {
       });
     }
     logger.info(
-      { extproc_port: port, config: cfg.source, models: [...cfg.models.keys()], state: state.backend, ...(admin.port ? { admin_port: admin.port } : {}) },
+      { extproc_port: port, config: cfg.source, models: [...cfg.models.keys()], ...stateLogFields(state), ...(admin.port ? { admin_port: admin.port } : {}) },
       'gateway ready',
     );
     return new Gateway(configs, extproc, registry, metrics, logger, outcomes, metricsServer, () => (serving = false), admin, state, policies, ownsState);

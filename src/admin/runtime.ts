@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { ConfigStore } from '../config/store.ts';
 import type { Logger } from '../observability/logger.ts';
 import { StateKeyDirectory } from '../policy/state-keys.ts';
-import { createStateStore, type StateStore } from '../state/index.ts';
+import { createStateStore, stateConfigFrom, type StateStore } from '../state/index.ts';
 import { bindErrorCode, ListenError } from '../listen-error.ts';
 import { splitHostPort } from './config.ts';
 import { AdminKeys } from './key-service.ts';
@@ -39,7 +39,7 @@ export async function startAdminRuntime(opts: AdminRuntimeOptions): Promise<Admi
   const settings = opts.configs.current.admin;
   if (settings === undefined) return { stateKeys: undefined, state: opts.state, port: undefined, stop: async () => undefined };
   const owned = opts.state === undefined;
-  const state = opts.state ?? (await createStateStore(opts.env.GATEWAY_STATE_FILE ? { sqlitePath: opts.env.GATEWAY_STATE_FILE } : {}, opts.env));
+  const state = opts.state ?? (await createStateStore(stateConfigFrom(opts.configs.current.state, opts.env), opts.env));
   // One line per 10 s while the store is down, not one per request.
   const warn = throttledWarn(opts.logger, 'admin-created key lookup failed; the request is refused with 503');
   const stateKeys = new StateKeyDirectory(state, { onFault: (err) => warn({ err }) });

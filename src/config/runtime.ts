@@ -12,6 +12,7 @@ import { resolveProviderPricing, resolveTargetPrice, type ProviderPricing } from
 import type { Price } from '../pricing/types.ts';
 import { ConfigError } from './errors.ts';
 import { compileAdminSettings, type AdminSettings } from '../admin/config.ts';
+import type { StateSettings } from '../state/redis/settings.ts';
 import type { ModelCacheMode, ResponseCacheSettings } from '../policy/response-cache/cache-config.ts';
 import type { GatewayConfigFile, ProviderConfig } from './schema.ts';
 
@@ -81,6 +82,8 @@ export interface RuntimeConfig {
   readonly admin: AdminSettings | undefined;
   /** gateway.yaml `server.responseCache`: enabled, TTL (s), largest entry (bytes). */
   readonly responseCache: ResponseCacheSettings;
+  /** gateway.yaml `server.state`: Redis command/connect timeouts (ms) and key prefix. */
+  readonly state: StateSettings;
 }
 
 /**
@@ -191,6 +194,7 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
     modelCatalog,
     admin: compileAdminSettings(file.server.admin, source, env),
     responseCache: Object.freeze({ ...file.server.responseCache }),
+    state: Object.freeze({ redis: Object.freeze({ ...file.server.state.redis }) }),
     rateLimits: compileRateLimits(file.rateLimits, new Set(file.keys.map((k) => k.name)), source),
     budgets: compileBudgets(file.budgets, new Set(file.keys.map((k) => k.name)), new Set([...models.keys(), ...aliases.keys()]), source),
   });

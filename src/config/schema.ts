@@ -6,6 +6,7 @@ import { pricingSchema, providerPricingSchema } from '../pricing/schema.ts';
 import { rateLimitsSchema } from '../policy/rate-limit-schema.ts';
 import { budgetsSchema } from '../policy/budget-schema.ts';
 import { modelCacheModeSchema, responseCacheSettingsSchema } from '../policy/response-cache/cache-config.ts';
+import { stateSettingsSchema } from '../state/redis/settings.ts';
 
 /**
  * gateway.yaml, the single source of truth for providers, models and keys. Types come from
@@ -105,6 +106,8 @@ export const gatewayConfigSchema = strictObject({
     admin: adminConfigSchema.optional(),
     /** The response cache's switch, TTL and entry size bound (src/policy/response-cache/cache-config.ts). */
     responseCache: responseCacheSettingsSchema,
+    /** The state backend's settings: Redis timeouts and key prefix (src/state/redis/settings.ts); REDIS_URL stays in the environment. */
+    state: stateSettingsSchema,
   }).prefault({}),
   providers: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'lower-case letters, digits, . _ -'), providerSchema),
   models: z.record(publicModelName, modelSchema),

@@ -9,6 +9,7 @@ import type { Settlement } from '../policy/settlement.ts';
 import { DEGRADED_FROM_HEADER } from '../policy/budget.ts';
 import { costOfExchange } from '../pricing/exchange-cost.ts';
 import type { Exchange } from './exchange.ts';
+import type { TargetHealth } from '../routing/health/target-health.ts';
 
 export interface ExchangeSinks {
   readonly logger: Logger;
@@ -17,6 +18,8 @@ export interface ExchangeSinks {
   readonly outcomes?: EnvoyOutcomes;
   /** The policy steps (src/policy/): admitted at the request body, settled here, once per request. */
   readonly policies?: PolicyPipeline<Exchange, Settlement>;
+  /** Targets' health (src/routing/health/): routing reads it, every attempt's outcome feeds it. */
+  readonly health?: TargetHealth;
 }
 
 /**

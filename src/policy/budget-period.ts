@@ -22,15 +22,27 @@ const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
  * when it settles after the period ended.
  */
 export function periodAt(kind: BudgetPeriod, atMs: number): PeriodSpan {
+  // Every request asks this once per budget, nearly always for the span it asked for last.
+  const last = lastSpan[kind];
+  if (last !== undefined && atMs >= last.startMs && atMs < last.endMs) return last;
+  const span = computePeriod(kind, atMs);
+  lastSpan[kind] = span;
+  return span;
+}
+
+/** The span periodAt returned last, per kind (spans are immutable values). */
+const lastSpan: Partial<Record<BudgetPeriod, PeriodSpan>> = {};
+
+function computePeriod(kind: BudgetPeriod, atMs: number): PeriodSpan {
   const d = new Date(atMs);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();
   const dayStart = Date.UTC(y, m, d.getUTCDate());
   if (kind === 'month') {
-    return { id: `${pad(y, 4)}-${pad(m + 1)}`, startMs: Date.UTC(y, m, 1), endMs: Date.UTC(y, m + 1, 1) };
+    return Object.freeze({ id: `${pad(y, 4)}-${pad(m + 1)}`, startMs: Date.UTC(y, m, 1), endMs: Date.UTC(y, m + 1, 1) });
   }
   if (kind === 'day') {
-    return { id: `${pad(y, 4)}-${pad(m + 1)}-${pad(d.getUTCDate())}`, startMs: dayStart, endMs: dayStart + DAY_MS };
+    return Object.freeze({ id: `${pad(y, 4)}-${pad(m + 1)}-${pad(d.getUTCDate())}`, startMs: dayStart, endMs: dayStart + DAY_MS });
   }
   // ISO 8601 week: starts on Monday; numbered within the year that holds its Thursday.
   const sinceMonday = (d.getUTCDay() + 6) % 7;
@@ -38,5 +50,5 @@ export function periodAt(kind: BudgetPeriod, atMs: number): PeriodSpan {
   const thursday = new Date(startMs + 3 * DAY_MS);
   const isoYear = thursday.getUTCFullYear();
   const week = Math.floor((thursday.getTime() - Date.UTC(isoYear, 0, 1)) / (7 * DAY_MS)) + 1;
-  return { id: `${pad(isoYear, 4)}-W${pad(week)}`, startMs, endMs: startMs + 7 * DAY_MS };
+  return Object.freeze({ id: `${pad(isoYear, 4)}-W${pad(week)}`, startMs, endMs: startMs + 7 * DAY_MS });
 }

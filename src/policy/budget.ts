@@ -3,7 +3,8 @@
  * UTC period (gateway.yaml `budgets:`, budget-schema.ts), with a soft threshold that degrades to
  * cheaper models and a hard limit that refuses.
  *
- * admit (one `reserveSpend` in the common case, all budgets in one all-or-nothing call):
+ * admit (one `reserveSpend` in the common case, all budgets in one all-or-nothing call; on a
+ * store that offers `sync`, the embedded one, that case answers without a promise):
  * 1. Every target in the request's plan may end up billing (a failover), so the reservation is
  *    the estimate (`estimateCost`: every prompt token at the dearest input rate and the whole
  *    output limit, × `n`) at the **most expensive** planned target.
@@ -37,7 +38,7 @@ import type { ChatRequest } from '../openai/chat-request.ts';
 import { estimateCost } from '../pricing/cost.ts';
 import { buildRoutingPlan, type RoutingPlan } from '../routing/plan.ts';
 import { planRequest } from '../routing/request-plan.ts';
-import { StateUnavailableError, type NanoUsd, type SpendCharge, type SpendReservation, type SpendStatus, type StateStore } from '../state/store.ts';
+import { StateUnavailableError, type NanoUsd, type SpendCharge, type SpendReservation, type SpendStatus, type StateStore, type SyncStateCalls } from '../state/store.ts';
 import { degradeChain, type BudgetPolicy, type BudgetRule } from './budget-config.ts';
 import { BudgetExceededError } from './budget-errors.ts';
 import { LocalSpendLedger } from './budget-local.ts';
@@ -48,6 +49,8 @@ import { StateUnavailableRefusal } from './rate-limit-errors.ts';
 import type { OnStateError } from './rate-limit-schema.ts';
 import type { StateFaultSink } from './rate-limit-outage.ts';
 import type { Settlement } from './settlement.ts';
+
+const NONE: readonly BudgetRule[] = Object.freeze([]);
 
 /** The response header naming the public model the caller asked for, on a degraded request. */
 export const DEGRADED_FROM_HEADER = 'x-gateway-degraded-from';
@@ -176,11 +179,41 @@ export function budgetStep<T extends object>(io: BudgetStepIO<T>, opts: BudgetSt
     pending.push({ reservation, actual, mode });
   }
 
-  /** Reserves for `model` over `plan` (`prompt`: estimated prompt tokens), dropping the targets the budgets cannot cover. */
-  async function attempt(v: BudgetView, rules: readonly BudgetRule[], charges: readonly SpendCharge[], prompt: number, model: RuntimeModel, plan: RoutingPlan): Promise<Attempted | Refused> {
+  /** Each planned target's estimate for the request, nano-USD (`prompt`: estimated prompt tokens). */
+  function estimatesOf(v: BudgetView, prompt: number, model: RuntimeModel, plan: RoutingPlan): number[] {
     const req = v.request;
     const output = (req.max_completion_tokens ?? req.max_tokens ?? model.defaultMaxTokens) * (req.n ?? 1);
-    const estimates = plan.targets.map((i) => estimateCost(model.targets[i]!.price, prompt, output, v.atMs).nanoUsd);
+    return plan.targets.map((i) => estimateCost(model.targets[i]!.price, prompt, output, v.atMs).nanoUsd);
+  }
+
+  /**
+   * attempt's first reservation without a promise, on a store that answers synchronously
+   * (embedded) with no settlement waiting to be re-sent: the whole plan at its dearest target.
+   * Undefined when that is refused or the store faults: nothing was taken, and attempt (async)
+   * goes through it again, dropping targets or applying the failure mode.
+   */
+  function attemptNow(v: BudgetView, charges: readonly SpendCharge[], prompt: number, sync: SyncStateCalls): Attempted | undefined {
+    const estimates = estimatesOf(v, prompt, v.model, v.plan);
+    let amount = 0;
+    for (const e of estimates) if (e > amount) amount = e;
+    if (amount === 0) return { ok: true, plan: v.plan, held: undefined, statuses: undefined, amount };
+    const partition = v.caller.team;
+    let result;
+    try {
+      result = sync.reserveSpend(v.id, partition, charges, amount, v.policy.reservationTtlMs);
+    } catch (err) {
+      if (err instanceof StateUnavailableError) return undefined;
+      throw err;
+    }
+    if (!result.granted) return undefined;
+    up();
+    for (const st of result.charges) local.observe(partition, st, amount);
+    return { ok: true, plan: v.plan, held: { reservation: result.reservation, local: false, mode: v.policy.onStateError }, statuses: result.charges, amount };
+  }
+
+  /** Reserves for `model` over `plan` (`prompt`: estimated prompt tokens), dropping the targets the budgets cannot cover. */
+  async function attempt(v: BudgetView, rules: readonly BudgetRule[], charges: readonly SpendCharge[], prompt: number, model: RuntimeModel, plan: RoutingPlan): Promise<Attempted | Refused> {
+    const estimates = estimatesOf(v, prompt, model, plan);
     const partition = v.caller.team;
     // Must outlive any request (envoy.yaml: request_timeout 120 s for the body, then the route's
     // 300 s timeout), or a long stream stops counting before it settles; the 900 s default is
@@ -228,6 +261,8 @@ export function budgetStep<T extends object>(io: BudgetStepIO<T>, opts: BudgetSt
     if (!held) return;
     if (held.local) return local.settle(held.reservation, undefined);
     try {
+      const sync = store.sync;
+      if (sync) return sync.releaseSpend(held.reservation);
       await store.releaseSpend(held.reservation);
     } catch {
       // The reservation expires by itself after its TTL.
@@ -249,18 +284,51 @@ export function budgetStep<T extends object>(io: BudgetStepIO<T>, opts: BudgetSt
     return out;
   }
 
-  async function admit(request: T, v: BudgetView, rules: readonly BudgetRule[]): Promise<Verdict> {
-    const charges: SpendCharge[] = rules.map((r) => ({ subject: r.subject, period: periodAt(r.period, v.atMs).id, limit: r.limitNanoUsd }));
+  /** The budgets a granted reservation finds past their soft threshold (others' spend and reservations, not its own). */
+  function pastSoftOf(rules: readonly BudgetRule[], first: Attempted): readonly BudgetRule[] {
+    const st = first.statuses;
+    if (!st) return NONE;
+    let out: BudgetRule[] | undefined;
+    for (let i = 0; i < rules.length; i++) if (st[i]!.spent + st[i]!.reserved - first.amount >= rules[i]!.softNanoUsd) (out ??= []).push(rules[i]!);
+    return out ?? NONE;
+  }
 
+  function admit(request: T, v: BudgetView, rules: readonly BudgetRule[]): Verdict | Promise<Verdict> {
+    const charges: SpendCharge[] = rules.map((r) => ({ subject: r.subject, period: periodAt(r.period, v.atMs).id, limit: r.limitNanoUsd }));
     const prompt = v.promptTokens();
+    // The common case on the embedded store, without a promise: granted, no budget past its soft threshold.
+    const sync = store.sync;
+    const first = sync && pending.length === 0 ? attemptNow(v, charges, prompt, sync) : undefined;
+    if (first) {
+      const pastSoft = pastSoftOf(rules, first);
+      if (pastSoft.length === 0) return accept(request, v, first, undefined);
+      return degrade(request, v, rules, charges, prompt, first, pastSoft);
+    }
+    return admitAsync(request, v, rules, charges, prompt);
+  }
+
+  async function admitAsync(request: T, v: BudgetView, rules: readonly BudgetRule[], charges: readonly SpendCharge[], prompt: number): Promise<Verdict> {
     const first = await attempt(v, rules, charges, prompt, v.model, v.plan);
     let pastSoft: readonly BudgetRule[];
     if (first.ok) {
-      pastSoft = first.statuses ? rules.filter((r, i) => first.statuses![i]!.spent + first.statuses![i]!.reserved - first.amount >= r.softNanoUsd) : [];
+      pastSoft = pastSoftOf(rules, first);
       if (pastSoft.length === 0) return accept(request, v, first, undefined);
     } else {
       pastSoft = [first.rule];
     }
+    return degrade(request, v, rules, charges, prompt, first, pastSoft);
+  }
+
+  /** Past a soft threshold, or nothing fits: the degrade chain, else the model asked for if it still fits, else 429. */
+  async function degrade(
+    request: T,
+    v: BudgetView,
+    rules: readonly BudgetRule[],
+    charges: readonly SpendCharge[],
+    prompt: number,
+    first: Attempted | Refused,
+    pastSoft: readonly BudgetRule[],
+  ): Promise<Verdict> {
     const chain = candidates(v, degradeChain(v.policy, pastSoft, v.model.name, v.model.aliasOf));
     if (chain.length === 0) {
       if (first.ok) return accept(request, v, first, undefined);
@@ -308,22 +376,29 @@ export function budgetStep<T extends object>(io: BudgetStepIO<T>, opts: BudgetSt
       holds.delete(request);
       if (held) return undo(held);
     },
-    async settle(request: T, settlement: Settlement): Promise<void> {
+    settle(request: T, settlement: Settlement): Promise<void> | void {
       const held = holds.get(request);
       holds.delete(request);
       if (!held) return;
       const actual = settlement.cacheHit ? 0 : (settlement.costNanoUsd ?? 0);
       if (held.local) local.settle(held.reservation, actual);
+      // Not an async function: one promise per settlement (the store's), not three.
+      let settling: Promise<boolean>;
       try {
-        await store.settleSpend(held.reservation, actual);
-        up();
+        settling = store.settleSpend(held.reservation, actual);
       } catch (err) {
-        if (!(err instanceof StateUnavailableError)) throw err;
-        down(err, held.mode);
-        // Spend is never dropped: sent when the store answers again, and counted here meanwhile.
-        keep(held.reservation, actual, held.mode);
-        if (!held.local) local.settle(held.reservation, actual);
+        settling = Promise.reject(err);
       }
+      return settling.then(
+        () => up(),
+        (err: unknown) => {
+          if (!(err instanceof StateUnavailableError)) throw err;
+          down(err, held.mode);
+          // Spend is never dropped: sent when the store answers again, and counted here meanwhile.
+          keep(held.reservation, actual, held.mode);
+          if (!held.local) local.settle(held.reservation, actual);
+        },
+      );
     },
   };
 }

@@ -49,7 +49,8 @@ export interface PolicyStep<T, S> {
 /** Per request: how many steps admitted it, and the response headers they asked for. */
 export interface Admission {
   admitted: number;
-  headers: Record<string, string> | undefined;
+  /** Read-only for the request path (it may be a step's own verdict headers): copy to add to it. */
+  headers: Readonly<Record<string, string>> | undefined;
   /** Set when a step answered the request itself. */
   reply: GatewayReply | undefined;
 }
@@ -102,7 +103,9 @@ export class PolicyPipeline<T, S> {
       admission.reply = verdict.reply;
       return true;
     }
-    if (verdict.headers) admission.headers = { ...admission.headers, ...verdict.headers };
+    // The first headers are kept as they are (a step returns a fresh object per verdict, and
+    // nothing writes to admission.headers); a later step's are merged into a copy.
+    if (verdict.headers) admission.headers = admission.headers ? { ...admission.headers, ...verdict.headers } : verdict.headers;
     return false;
   }
 

@@ -25,11 +25,30 @@ export function formatResetDuration(ms: number): string {
   return `${s}s`;
 }
 
+const NAMES = {
+  requests: { limit: 'x-ratelimit-limit-requests', remaining: 'x-ratelimit-remaining-requests', reset: 'x-ratelimit-reset-requests' },
+  tokens: { limit: 'x-ratelimit-limit-tokens', remaining: 'x-ratelimit-remaining-tokens', reset: 'x-ratelimit-reset-tokens' },
+} as const;
+
+/**
+ * The last reset text made, by ms: requests granted within the same ms (and the same window)
+ * share it instead of formatting it again (formatting is most of what the headers cost).
+ */
+const lastReset = { ms: -1, text: '0s' };
+function resetText(ms: number): string {
+  if (ms !== lastReset.ms) {
+    lastReset.text = formatResetDuration(ms);
+    lastReset.ms = ms;
+  }
+  return lastReset.text;
+}
+
 /** The triple for one unit: limit, remaining (never below 0), reset. */
 function triple(unit: LimitUnit, limit: number, remaining: number, resetMs: number, into: Record<string, string>): void {
-  into[`x-ratelimit-limit-${unit}`] = String(limit);
-  into[`x-ratelimit-remaining-${unit}`] = String(Math.max(0, remaining));
-  into[`x-ratelimit-reset-${unit}`] = formatResetDuration(resetMs);
+  const names = NAMES[unit];
+  into[names.limit] = String(limit);
+  into[names.remaining] = String(Math.max(0, remaining));
+  into[names.reset] = resetText(resetMs);
 }
 
 /** Headers for a granted request: per unit, the most constraining of its charges. */

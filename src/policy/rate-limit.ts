@@ -5,7 +5,8 @@
  * (src/state/sliding-window.ts: no window of the configured length ever holds more than the
  * limit in reservations; a request may be refused up to window/N early).
  *
- * - admit: one `store.reserve` for every configured window (all-or-nothing, one round trip):
+ * - admit: one `store.reserve` for every configured window (all-or-nothing, one round trip;
+ *   without a promise on a store that offers `sync`, the embedded one; so are settle and release):
  *   requests 1, tokens the estimate (RateLimitView.tokenEstimate). Granted: continue with
  *   OpenAI's `x-ratelimit-*` headers (rate-limit-headers.ts). Over a limit: 429
  *   (RateLimitExceededError). Backend fault: the configured `onStateError`.
@@ -16,7 +17,7 @@
  */
 import { EmbeddedStateStore } from '../state/embedded/store.ts';
 import { StateUnavailableError } from '../state/errors.ts';
-import type { StateStore, WindowCharge, WindowReservation } from '../state/store.ts';
+import type { ReserveResult, StateStore, SyncStateCalls, WindowCharge, WindowReservation } from '../state/store.ts';
 import { CONTINUE, type PolicyStep, type Verdict } from './pipeline.ts';
 import type { LimitRule, LimitUnit, RateLimitPolicy } from './rate-limit-config.ts';
 import { RateLimitExceededError, StateUnavailableRefusal } from './rate-limit-errors.ts';
@@ -63,6 +64,14 @@ interface Held {
 
 export const RATE_LIMIT_STEP_ID = 'rate-limit';
 
+/** Each rule's unit, per rules array (rulesFor returns the same frozen array for a caller): one array, not one per request. */
+const unitsByRules = new WeakMap<readonly LimitRule[], readonly LimitUnit[]>();
+function unitsOf(rules: readonly LimitRule[]): readonly LimitUnit[] {
+  let units = unitsByRules.get(rules);
+  if (!units) unitsByRules.set(rules, (units = Object.freeze(rules.map((r) => r.unit))));
+  return units;
+}
+
 export function rateLimitStep<T extends object>(opts: RateLimitStepOptions<T>): RateLimitStep<T> {
   const { store, view } = opts;
   const outage = new StateOutage(RATE_LIMIT_STEP_ID, opts);
@@ -71,22 +80,8 @@ export function rateLimitStep<T extends object>(opts: RateLimitStepOptions<T>): 
   let fallback = opts.fallback;
   const local = (): StateStore => (fallback ??= new EmbeddedStateStore({ sqlitePath: ':memory:' }));
 
-  async function reserve(request: T, v: RateLimitView, rules: readonly LimitRule[], charges: WindowCharge[]): Promise<Verdict> {
-    const mode = v.policy.onStateError;
-    let target = store;
-    let result;
-    try {
-      // A disconnected Redis fails every call at once; skip the call, apply the policy.
-      if (!store.isReady()) throw new StateUnavailableError(store.backend, 'reserve', 'not connected');
-      result = await store.reserve(v.requestId, v.caller.team, charges);
-      outage.ok();
-    } catch (err) {
-      if (!(err instanceof StateUnavailableError)) throw err;
-      outage.fault('reserve', mode, err);
-      if (mode === 'fail-closed') throw new StateUnavailableRefusal('rate limits', err);
-      target = local();
-      result = await target.reserve(v.requestId, v.caller.team, charges);
-    }
+  /** The verdict on a reservation's result: continue with the headers, or 429. */
+  function decide(request: T, v: RateLimitView, rules: readonly LimitRule[], charges: readonly WindowCharge[], result: ReserveResult, target: StateStore): Verdict {
     if (!result.granted) {
       throw new RateLimitExceededError({
         rule: rules[result.refusedIndex]!,
@@ -96,14 +91,62 @@ export function rateLimitStep<T extends object>(opts: RateLimitStepOptions<T>): 
         retryAfterMs: result.retryAfterMs,
       });
     }
-    held.set(request, { store: target, reservation: result.reservation, units: rules.map((r) => r.unit), mode });
+    held.set(request, { store: target, reservation: result.reservation, units: unitsOf(rules), mode: v.policy.onStateError });
     return { kind: 'continue', headers: grantedHeaders(rules, result.charges) };
+  }
+
+  /** The store could not answer: the configured policy (fail-closed: 503; fail-open: the local counters). */
+  async function onFault(request: T, v: RateLimitView, rules: readonly LimitRule[], charges: readonly WindowCharge[], err: unknown): Promise<Verdict> {
+    if (!(err instanceof StateUnavailableError)) throw err;
+    const mode = v.policy.onStateError;
+    outage.fault('reserve', mode, err);
+    if (mode === 'fail-closed') throw new StateUnavailableRefusal('rate limits', err);
+    const target = local();
+    return decide(request, v, rules, charges, await target.reserve(v.requestId, v.caller.team, charges), target);
+  }
+
+  async function reserve(request: T, v: RateLimitView, rules: readonly LimitRule[], charges: WindowCharge[]): Promise<Verdict> {
+    let result;
+    try {
+      // A disconnected Redis fails every call at once; skip the call, apply the policy.
+      if (!store.isReady()) throw new StateUnavailableError(store.backend, 'reserve', 'not connected');
+      result = await store.reserve(v.requestId, v.caller.team, charges);
+      outage.ok();
+    } catch (err) {
+      return onFault(request, v, rules, charges, err);
+    }
+    return decide(request, v, rules, charges, result, store);
+  }
+
+  /** The same without a promise, on a store that answers synchronously (embedded); a fault goes to the async fallback. */
+  function reserveNow(request: T, v: RateLimitView, rules: readonly LimitRule[], charges: WindowCharge[], sync: SyncStateCalls): Verdict | Promise<Verdict> {
+    let result;
+    try {
+      if (!store.isReady()) throw new StateUnavailableError(store.backend, 'reserve', 'not connected');
+      result = sync.reserve(v.requestId, v.caller.team, charges);
+      outage.ok();
+    } catch (err) {
+      return onFault(request, v, rules, charges, err);
+    }
+    return decide(request, v, rules, charges, result, store);
   }
 
   /** Runs a settle or release; a backend fault is counted (the window keeps the reservation: safe side). */
   async function finish(h: Held, operation: 'settle' | 'release', run: () => Promise<boolean>): Promise<void> {
     try {
       await run();
+      if (h.store === store) outage.ok();
+    } catch (err) {
+      if (!(err instanceof StateUnavailableError)) throw err;
+      outage.fault(operation, h.mode, err);
+    }
+  }
+
+  /** The same without a promise, on a store that answers synchronously. */
+  function finishNow(h: Held, operation: 'settle' | 'release', sync: SyncStateCalls, actual: readonly number[] | undefined): void {
+    try {
+      if (actual === undefined) sync.release(h.reservation);
+      else sync.settle(h.reservation, actual);
       if (h.store === store) outage.ok();
     } catch (err) {
       if (!(err instanceof StateUnavailableError)) throw err;
@@ -122,13 +165,16 @@ export function rateLimitStep<T extends object>(opts: RateLimitStepOptions<T>): 
       let tokens = 0;
       if (rules.some((r) => r.unit === 'tokens')) tokens = v.tokenEstimate();
       const charges = rules.map((r) => ({ counter: r.counter, amount: r.unit === 'requests' ? 1 : tokens, limit: r.limit, windowMs: r.windowMs }));
-      return reserve(request, v, rules, charges);
+      const sync = store.sync;
+      return sync ? reserveNow(request, v, rules, charges, sync) : reserve(request, v, rules, charges);
     },
 
     release(request: T): void | Promise<void> {
       const h = held.get(request);
       if (!h) return;
       held.delete(request);
+      const sync = h.store.sync;
+      if (sync) return finishNow(h, 'release', sync, undefined);
       return finish(h, 'release', () => h.store.release(h.reservation));
     },
 
@@ -138,6 +184,8 @@ export function rateLimitStep<T extends object>(opts: RateLimitStepOptions<T>): 
       held.delete(request);
       const tokens = settledTokens(settlement);
       const actual = h.units.map((u) => (u === 'requests' ? 1 : tokens));
+      const sync = h.store.sync;
+      if (sync) return finishNow(h, 'settle', sync, actual);
       return finish(h, 'settle', () => h.store.settle(h.reservation, actual));
     },
 

@@ -172,8 +172,9 @@ export interface StateStore {
    * Removes the reservation and adds `actual` nano-USD to every budget's spend, durably (also
    * after the reservation expired: spend is never dropped). It counts against the budgets from
    * the call on; the promise resolves once it is durable (embedded: committed to SQLite).
-   * Idempotent per request id (for 24 h). Returns false when this request's spend had already
-   * been settled.
+   * Idempotent per request id (for 24 h; the embedded store keys its marker by the request id
+   * and the reservation's expiresAt, which a repeated settle carries unchanged). Returns false
+   * when this request's spend had already been settled.
    */
   settleSpend(reservation: SpendReservation, actual: NanoUsd): Promise<boolean>;
   /** Drops the reservation without spending (the request was refused before any provider call). */
@@ -197,8 +198,26 @@ export interface StateStore {
   /** Every live record of the namespace, sorted by id. */
   listRecords(namespace: string): Promise<Array<{ id: string; value: string }>>;
 
+  /**
+   * Optional: the window and spend reservations answered without a promise, by a backend with
+   * nothing to wait for (embedded), so a policy step can admit and settle synchronously (the
+   * pipeline stays synchronous while every step does). Same arguments, results and errors as
+   * the methods of the same name, thrown instead of rejected. settleSpend has none: it resolves
+   * when the spend is durable.
+   */
+  readonly sync?: SyncStateCalls;
+
   /** True when the backend can answer now (Redis connected; SQLite open). For health endpoints. */
   isReady(): boolean;
   /** Releases connections and files. Further calls throw StateUnavailableError. */
   close(): Promise<void>;
+}
+
+/** StateStore.sync: the calls a synchronous backend answers without a promise. */
+export interface SyncStateCalls {
+  reserve(requestId: string, partition: string, charges: readonly WindowCharge[]): ReserveResult;
+  settle(reservation: WindowReservation, actualAmounts: readonly number[]): boolean;
+  release(reservation: WindowReservation): boolean;
+  reserveSpend(requestId: string, partition: string, charges: readonly SpendCharge[], estimate: NanoUsd, ttlMs: number): ReserveSpendResult;
+  releaseSpend(reservation: SpendReservation): void;
 }

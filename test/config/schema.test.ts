@@ -16,6 +16,7 @@ test('defaults: server block, defaultMaxTokens, ownedBy, team', () => {
     metricsListen: '127.0.0.1:9464',
     limits: { maxMessages: 4096, maxContentParts: 8192, maxJsonValues: 100_000 },
     responseCache: { enabled: true, ttlSeconds: 3600, maxEntryBytes: 1024 * 1024 },
+    state: { redis: { commandTimeoutMs: 250, connectTimeoutMs: 2000, keyPrefix: 'llmx:' } },
   });
   assert.equal(parsed.models['m']!.defaultMaxTokens, 4096);
   assert.equal(parsed.models['m']!.cache, 'auto');

@@ -148,6 +148,25 @@ describe('failover through Envoy retries', () => {
     });
   }
 
+  test('40 callers at once on a failing primary: every one fails over (no retry overflow)', async () => {
+    resetSims();
+    // The primary holds every request, then all fail together: 40 retries in flight at once,
+    // past Envoy's default of 3 per cluster (envoy.yaml circuit_breakers).
+    for (let i = 0; i < 40; i++) gw.sims['openai-primary']!.enqueueFault({ status: 500, latencyMs: 300 });
+    const overflow = async (): Promise<number> => {
+      const text = await (await fetch(`${gw.adminUrl}/stats?filter=upstream_rq_retry_overflow$`)).text();
+      return [...text.matchAll(/: (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const before = await overflow();
+    const client = gw.client();
+    const answers = await Promise.allSettled(Array.from({ length: 40 }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: hello })));
+    const failed = answers.filter((a) => a.status === 'rejected').map((a) => String((a as PromiseRejectedResult).reason));
+    assert.deepEqual(failed, [], 'every caller is answered by the backup');
+    assert.equal(gw.sims['openai-primary']!.requests.length, 40);
+    assert.equal(gw.sims['openai-backup']!.requests.length, 40);
+    assert.equal(await overflow(), before, 'no retry was dropped by a circuit breaker');
+  });
+
   test('primary reset before headers → backup answers, streamed', async () => {
     resetSims();
     gw.sims['openai-primary']!.enqueueFault({ resetBeforeHeaders: true });

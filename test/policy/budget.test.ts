@@ -440,6 +440,8 @@ function breakable(inner: StateStore): StateStore & { broken: boolean } {
   const fail = (op: string) => Promise.reject(new StateUnavailableError(inner.backend, op, new Error('connection refused')));
   const s = Object.create(inner) as StateStore & { broken: boolean };
   s.broken = false;
+  // As Redis: no synchronous calls, every spend call goes through the breakable methods below.
+  Object.defineProperty(s, 'sync', { value: undefined });
   s.reserveSpend = (...a) => (s.broken ? fail('reserveSpend') : inner.reserveSpend(...a));
   s.settleSpend = (...a) => (s.broken ? fail('settleSpend') : inner.settleSpend(...a));
   s.releaseSpend = (...a) => (s.broken ? fail('releaseSpend') : inner.releaseSpend(...a));
@@ -601,5 +603,23 @@ describe('budget periods (UTC)', () => {
   });
   it('day: midnight to midnight', () => {
     assert.deepEqual(periodAt('day', at('2026-11-30T23:59:59Z')), { id: '2026-11-30', startMs: at('2026-11-30T00:00:00Z'), endMs: at('2026-12-01T00:00:00Z') });
+  });
+});
+
+describe('budget step on a synchronous store (embedded)', () => {
+  it('a request within its budgets is admitted without a promise; refusals and degrades still go the async way', async () => {
+    const store = new EmbeddedStateStore({ sqlitePath: ':memory:' });
+    const step = budgetStep(io, { store });
+    const r = req('dave', 'small');
+    const v = step.admit(r);
+    assert.ok(!(v instanceof Promise), 'a verdict, not a promise');
+    assert.deepEqual(v, { kind: 'continue' });
+    await step.settle!(r, settlement(SMALL));
+    assert.equal(await store.spent('t3', 'team:t3', NOV), SMALL);
+    await assert.rejects(Promise.resolve(step.admit(req('gina', 'small'))), BudgetExceededError);
+    await seed(store, 't1', 'team:t1', NOV, 0.09 * NANO); // past t1's 80 % soft threshold
+    const degraded = await step.admit(req('alice', 'big'));
+    assert.equal(degraded.kind === 'continue' && degraded.headers?.[DEGRADED_FROM_HEADER], 'big');
+    await store.close();
   });
 });

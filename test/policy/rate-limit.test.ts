@@ -96,6 +96,8 @@ function flaky(inner: StateStore): { store: StateStore; state: { mode: 'up' | 'd
     get(target, prop) {
       if (prop === 'backend') return 'redis';
       if (prop === 'isReady') return () => state.mode !== 'disconnected';
+      // Redis has no synchronous calls: every call goes through the failing methods below.
+      if (prop === 'sync') return undefined;
       const v: unknown = Reflect.get(target, prop, target);
       if (typeof v !== 'function') return v;
       return (...args: unknown[]) =>
@@ -260,5 +262,23 @@ describe('rate-limit config', () => {
     } finally {
       dir.cleanup();
     }
+  });
+});
+
+describe('rate-limit step on a synchronous store (embedded)', () => {
+  it('admits, refuses, settles and releases without a promise', () => {
+    const store = memory();
+    const team = `t-${uid()}`;
+    const step = makeStep(store, policy({ teams: { [team]: { limits: { requestsPerMinute: 1 } } } }));
+    const caller = { name: 'k', team };
+    const a = req(caller);
+    const v = step.admit(a);
+    assert.ok(!(v instanceof Promise), 'a verdict, not a promise');
+    assert.equal(v.kind === 'continue' && v.headers?.['x-ratelimit-remaining-requests'], '0');
+    assert.throws(() => step.admit(req(caller)), (err: unknown) => err instanceof Error && err.name === 'RateLimitExceededError');
+    assert.equal(step.release!(a), undefined, 'released synchronously');
+    const b = req(caller);
+    assert.ok(!(step.admit(b) instanceof Promise), 'the released unit is free again at once');
+    assert.equal(step.settle!(b, settlement()), undefined);
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { EmbeddedStateStore } from '../../src/state/embedded/store.ts';
 import { createStateStore } from '../../src/state/index.ts';
-import type { StateStore } from '../../src/state/store.ts';
+import { StateUnavailableError, type StateStore } from '../../src/state/store.ts';
 import { stateContract } from './contract.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'llmx-state-'));
@@ -46,6 +46,36 @@ describe('embedded backend only', () => {
     assert.deepEqual(grants.slice(0, 11).map((g) => g - start), [0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 66_000]);
     assert.ok(grants.length >= 40, `${grants.length}`);
     await store.close();
+  });
+
+  it('a clock that goes back (an NTP step) never lets a window admit more: counting starts from the newest sub-window', async () => {
+    let now = 3_000_000;
+    const store = new EmbeddedStateStore({ sqlitePath: ':memory:', now: () => now });
+    const charge = { counter: 'key:c/rpm', amount: 1, limit: 3, windowMs: 60_000 };
+    for (const id of ['a', 'b', 'c']) assert.ok((await store.reserve(id, 't', [charge])).granted);
+    now -= 90_000; // more than a whole window back
+    assert.equal((await store.reserve('d', 't', [charge])).granted, false, 'the three are still counted');
+    now += 90_000 + 66_000; // their sub-window has left the window
+    assert.ok((await store.reserve('e', 't', [charge])).granted);
+    await store.close();
+  });
+
+  it('the window and spend calls answer synchronously too (StateStore.sync), with the same results', async () => {
+    const store = new EmbeddedStateStore({ sqlitePath: ':memory:' });
+    const charge = { counter: 'key:c/rpm', amount: 1, limit: 1, windowMs: 60_000 };
+    const r = store.sync.reserve('s1', 't', [charge]);
+    assert.ok(r.granted);
+    assert.equal((await store.reserve('s2', 't', [charge])).granted, false, 'the sync reservation counts for the async call');
+    assert.equal(store.sync.settle(r.reservation, [1]), true);
+    assert.equal(store.sync.release(r.reservation), false, 'settled once');
+    assert.throws(() => store.sync.reserve('s3', 't', [{ ...charge, amount: -1 }]), RangeError);
+    const s = store.sync.reserveSpend('s4', 't', [{ subject: 'team:t', period: '2026-11', limit: 10 }], 10, 60_000);
+    assert.ok(s.granted);
+    assert.equal(store.sync.reserveSpend('s5', 't', [{ subject: 'team:t', period: '2026-11', limit: 10 }], 1, 60_000).granted, false);
+    store.sync.releaseSpend(s.reservation);
+    assert.ok((await store.reserveSpend('s6', 't', [{ subject: 'team:t', period: '2026-11', limit: 10 }], 10, 60_000)).granted);
+    await store.close();
+    assert.throws(() => store.sync.reserve('s7', 't', [charge]), (err: unknown) => err instanceof StateUnavailableError && err.operation === 'reserve');
   });
 
   it('a retry-after says exactly when the request fits', async () => {

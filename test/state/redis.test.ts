@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createStateStore } from '../../src/state/index.ts';
+import { applyStateSettings, createStateStore } from '../../src/state/index.ts';
 import * as K from '../../src/state/redis/keys.ts';
 import { RedisStateStore } from '../../src/state/redis/store.ts';
 import { StateUnavailableError, type StateStore } from '../../src/state/store.ts';
@@ -92,6 +92,21 @@ describe('redis backend only', () => {
       if (!ok) await sleep(100);
     }
     assert.equal(ok, true);
+    await store.close();
+  });
+
+  it('a hot-reloaded command timeout applies to the live client', async () => {
+    // Started with a timeout far beyond the test's own (a stalled call would hang the test),
+    // then lowered the way a config reload does.
+    const store = await connect(own.url, 600_000);
+    const settings = (commandTimeoutMs: number) => ({ redis: { commandTimeoutMs, connectTimeoutMs: 2000, keyPrefix: 'llmx:' } });
+    assert.deepEqual(applyStateSettings(store, settings(600_000), settings(200)), { applied: ['server.state.redis.commandTimeoutMs'], needRestart: [] });
+    own.pause();
+    try {
+      await assert.rejects(store.getRecord('ns', 'x'), StateUnavailableError);
+    } finally {
+      own.resume();
+    }
     await store.close();
   });
 

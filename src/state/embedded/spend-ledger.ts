@@ -19,6 +19,14 @@ interface PendingSettle {
  * memory since this process is the file's only writer), reservations in memory. A crash loses
  * the requests in flight and the settlements not committed yet: at most the last
  * `commitDelayMs` of them (README, State).
+ *
+ * A second settle of a reservation adds nothing, also after a restart: each settlement commits a
+ * marker row with its spend, keyed by (reservation.expiresAt, partition \0 request id), kept
+ * SETTLED_MEMORY_MS (24 h) after the settlement. A repeated settle carries the same reservation
+ * value, so the same key; expiresAt leads the key so markers are appended in about time order
+ * (a request id alone made every marker a random-leaf B-tree insert, most of the commit's cost).
+ * An in-memory set of settled ids would have cost less per commit but not survived a restart,
+ * and 24 h of ids at 1,000 requests/s is ~86 million entries, gigabytes of heap.
  */
 export class EmbeddedSpendLedger {
   /** `partition \0 subject \0 period` → settled nano-USD (mirror of the table). */
@@ -30,8 +38,10 @@ export class EmbeddedSpendLedger {
   private readonly held = new Map<string, HeldReservations>();
   private readonly readSpent: Database.Statement<[string, string, string], { nano_usd: number }>;
   private readonly addSpent: Database.Statement<[string, string, string, number]>;
-  private readonly markSettled: Database.Statement<[string, number]>;
-  private readonly forgetSettled: Database.Statement<[number]>;
+  private readonly markSettled: Database.Statement<[number, string, number]>;
+  private readonly forgetSettled: Database.Statement<[number, number]>;
+  /** A file from before `spend_settled_by_expiry`: its markers, honoured until they age out, then the table is dropped. */
+  private legacy: LegacyMarkers | undefined;
   private readonly settleTx: (batch: readonly PendingSettle[], now: number) => boolean[];
   private pending: PendingSettle[] = [];
   /** The scheduled commit of `pending` (a timer, or an immediate when commitDelayMs is 0). */
@@ -54,15 +64,24 @@ export class EmbeddedSpendLedger {
       'INSERT INTO spend (partition, subject, period, nano_usd) VALUES (?, ?, ?, ?) ' +
         'ON CONFLICT (partition, subject, period) DO UPDATE SET nano_usd = nano_usd + excluded.nano_usd',
     );
-    this.markSettled = db.prepare('INSERT OR IGNORE INTO spend_settled (request_id, settled_at) VALUES (?, ?)');
-    this.forgetSettled = db.prepare('DELETE FROM spend_settled WHERE settled_at < ?');
+    // The settled marker's key leads with the reservation's expiresAt (now + TTL at its reserve,
+    // so about the order settlements arrive in): an insert appends at the B-tree's right edge.
+    // Keyed by request id alone it was a random-leaf insert, ~13 µs per settlement with its
+    // WAL pages (bench/policy-steps.ts; README, Performance).
+    this.markSettled = db.prepare('INSERT OR IGNORE INTO spend_settled_by_expiry (expires_at, request_id, settled_at) VALUES (?, ?, ?)');
+    // The key's range finds the candidates; settled_at keeps a marker settled late (after its
+    // reservation expired) for the full SETTLED_MEMORY_MS from its settlement.
+    this.forgetSettled = db.prepare('DELETE FROM spend_settled_by_expiry WHERE expires_at < ? AND settled_at < ?');
+    this.legacy = LegacyMarkers.open(db);
     // One transaction per batch: each marker and its budgets' spend commit together or not at all.
     // The batch's spend is summed per budget first: one upsert per budget, not one per settlement
     // (a team's requests mostly share their budgets).
     this.settleTx = db.transaction((batch: readonly PendingSettle[], now: number): boolean[] => {
       const sums = new Map<string, { partition: string; subject: string; period: string; nanoUsd: number }>();
       const settled = batch.map(({ r, actual }) => {
-        if (this.markSettled.run(`${r.partition}\0${r.requestId}`, now).changes === 0) return false;
+        const id = `${r.partition}\0${r.requestId}`;
+        if (this.markSettled.run(r.expiresAt, id, now).changes === 0) return false;
+        if (this.legacy?.settled(id)) return false;
         for (const c of r.charges) {
           const k = key(r.partition, c.subject, c.period);
           const sum = sums.get(k);
@@ -151,7 +170,9 @@ export class EmbeddedSpendLedger {
     this.settlesSincePrune += batch.length;
     if (this.settlesSincePrune >= 1000) {
       this.settlesSincePrune = 0;
-      this.forgetSettled.run(now - SETTLED_MEMORY_MS);
+      const before = now - SETTLED_MEMORY_MS;
+      this.forgetSettled.run(before, before);
+      if (this.legacy && !this.legacy.forget(before)) this.legacy = undefined;
     }
     batch.forEach((p, i) => p.resolve(settled[i]!));
   }
@@ -195,4 +216,46 @@ export class EmbeddedSpendLedger {
 
 function key(partition: string, subject: string, period: string): string {
   return `${partition}\0${subject}\0${period}`;
+}
+
+/**
+ * The settled markers of a file written before `spend_settled_by_expiry` (table `spend_settled`,
+ * keyed by `partition \0 request id`): still read, so a request settled before the upgrade is not
+ * counted again, and pruned on the same schedule; the table is dropped once empty.
+ */
+class LegacyMarkers {
+  private constructor(
+    private readonly db: Db,
+    private readonly find: Database.Statement<[string], unknown>,
+    private readonly prune: Database.Statement<[number]>,
+    private readonly any: Database.Statement<[], unknown>,
+  ) {}
+
+  /** The file's legacy markers, or undefined when it has none (the empty table is dropped). */
+  static open(db: Db): LegacyMarkers | undefined {
+    if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spend_settled'").get() === undefined) return undefined;
+    const m = new LegacyMarkers(
+      db,
+      db.prepare('SELECT 1 FROM spend_settled WHERE request_id = ?'),
+      db.prepare('DELETE FROM spend_settled WHERE settled_at < ?'),
+      db.prepare('SELECT 1 FROM spend_settled LIMIT 1'),
+    );
+    return m.dropIfEmpty() ? undefined : m;
+  }
+
+  settled(id: string): boolean {
+    return this.find.get(id) !== undefined;
+  }
+
+  /** Forgets the markers settled before `before` (epoch ms); false once none is left (table dropped). */
+  forget(before: number): boolean {
+    this.prune.run(before);
+    return !this.dropIfEmpty();
+  }
+
+  private dropIfEmpty(): boolean {
+    if (this.any.get() !== undefined) return false;
+    this.db.exec('DROP TABLE spend_settled');
+    return true;
+  }
 }

@@ -27,11 +27,15 @@ export function openDb(file: string): Db {
       nano_usd  INTEGER NOT NULL,
       PRIMARY KEY (partition, subject, period)
     ) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS spend_settled (
-      request_id TEXT PRIMARY KEY,
-      settled_at INTEGER NOT NULL
+    -- One row per settled reservation (spend-ledger.ts): keyed by its expiry first, so each insert
+    -- lands at the right edge of the B-tree (one page), not at a random leaf as a key of request
+    -- ids would. Files written before it have spend_settled (request_id key), read until empty.
+    CREATE TABLE IF NOT EXISTS spend_settled_by_expiry (
+      expires_at INTEGER NOT NULL,
+      request_id TEXT NOT NULL,
+      settled_at INTEGER NOT NULL,
+      PRIMARY KEY (expires_at, request_id)
     ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS spend_settled_at ON spend_settled (settled_at);
     CREATE TABLE IF NOT EXISTS records (
       namespace  TEXT NOT NULL,
       id         TEXT NOT NULL,

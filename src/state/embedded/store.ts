@@ -7,6 +7,7 @@ import type {
   SpendCharge,
   SpendReservation,
   StateStore,
+  SyncStateCalls,
   WindowCharge,
   WindowReservation,
 } from '../store.ts';
@@ -37,8 +38,11 @@ export interface EmbeddedStoreOptions {
 /**
  * Default settlement commit interval, ms. Committing per event-loop turn (at low load: one
  * settlement per commit) cost a request 38–67 µs of the event loop in commits alone, at 1,000
- * and 2,500 requests/s; sharing a commit over 10 ms, 28–37 µs (bench/policy-steps.ts, 2-core VM
- * under load; README, State). The price: a crash may lose the last 10 ms of settlements.
+ * and 2,500 requests/s; sharing a commit over 10 ms, 28–37 µs, and 10–22 µs since the settled
+ * markers are appended by expiry (bench/policy-steps.ts, 2-core VM; README, State). A commit
+ * costs ~150–180 µs however few it carries (a cold SQLite and kernel path every 10 ms), so
+ * below ~1,000 requests/s its share per request grows. The price of the interval: a crash may
+ * lose the last 10 ms of settlements.
  */
 export const SETTLE_COMMIT_MS = 10;
 
@@ -70,19 +74,67 @@ export class EmbeddedStateStore implements StateStore {
     this.cache = new EmbeddedCache(opts.cacheMaxBytes ?? 64 * 1024 * 1024, now);
   }
 
+  /** The window and spend calls without a promise (StateStore.sync); the async methods below delegate to them. */
+  readonly sync: SyncStateCalls = {
+    reserve: (requestId, partition, charges) => {
+      checkReserve(requestId, partition, charges);
+      this.open('reserve');
+      try {
+        return this.windows.reserve(requestId, partition, charges);
+      } catch (err) {
+        throw this.fault('reserve', err);
+      }
+    },
+    settle: (reservation, actualAmounts) => {
+      if (actualAmounts.length !== reservation.charges.length) throw new RangeError('settle needs one actual amount per reserved charge');
+      for (let i = 0; i < actualAmounts.length; i++) {
+        const a = actualAmounts[i]!;
+        if (!Number.isSafeInteger(a) || a < 0) checkUnits(`actualAmounts[${i}]`, a);
+      }
+      this.open('settle');
+      try {
+        return this.windows.settle(reservation, actualAmounts);
+      } catch (err) {
+        throw this.fault('settle', err);
+      }
+    },
+    release: (reservation) => {
+      this.open('release');
+      try {
+        return this.windows.release(reservation);
+      } catch (err) {
+        throw this.fault('release', err);
+      }
+    },
+    reserveSpend: (requestId, partition, charges, estimate, ttlMs) => {
+      checkReserveSpend(requestId, partition, charges, estimate, ttlMs);
+      this.open('reserveSpend');
+      try {
+        return this.ledger.reserve(requestId, partition, charges, estimate, ttlMs);
+      } catch (err) {
+        throw this.fault('reserveSpend', err);
+      }
+    },
+    releaseSpend: (reservation) => {
+      this.open('releaseSpend');
+      try {
+        this.ledger.release(reservation);
+      } catch (err) {
+        throw this.fault('releaseSpend', err);
+      }
+    },
+  };
+
   async reserve(requestId: string, partition: string, charges: readonly WindowCharge[]): Promise<ReserveResult> {
-    checkReserve(requestId, partition, charges);
-    return this.run('reserve', () => this.windows.reserve(requestId, partition, charges));
+    return this.sync.reserve(requestId, partition, charges);
   }
 
   async settle(reservation: WindowReservation, actualAmounts: readonly number[]): Promise<boolean> {
-    if (actualAmounts.length !== reservation.charges.length) throw new RangeError('settle needs one actual amount per reserved charge');
-    actualAmounts.forEach((a, i) => checkUnits(`actualAmounts[${i}]`, a));
-    return this.run('settle', () => this.windows.settle(reservation, actualAmounts));
+    return this.sync.settle(reservation, actualAmounts);
   }
 
   async release(reservation: WindowReservation): Promise<boolean> {
-    return this.run('release', () => this.windows.settle(reservation, reservation.charges.map(() => 0)));
+    return this.sync.release(reservation);
   }
 
   async reserveSpend(
@@ -92,12 +144,13 @@ export class EmbeddedStateStore implements StateStore {
     estimate: NanoUsd,
     ttlMs: number,
   ): Promise<ReserveSpendResult> {
-    checkReserveSpend(requestId, partition, charges, estimate, ttlMs);
-    return this.run('reserveSpend', () => this.ledger.reserve(requestId, partition, charges, estimate, ttlMs));
+    return this.sync.reserveSpend(requestId, partition, charges, estimate, ttlMs);
   }
 
   async settleSpend(reservation: SpendReservation, actual: NanoUsd): Promise<boolean> {
     checkUnits('actual (nano-USD)', actual);
+    // Part of the settled marker's key (spend-ledger.ts): a bad one must not fail the whole batch's commit.
+    if (!Number.isSafeInteger(reservation.expiresAt)) throw new RangeError(`reservation.expiresAt must be an integer (epoch ms), got ${reservation.expiresAt}`);
     const committed = this.run('settleSpend', () => this.ledger.settle(reservation, actual));
     return committed.catch((err: unknown) => {
       throw new StateUnavailableError('embedded', 'settleSpend', err);
@@ -105,7 +158,7 @@ export class EmbeddedStateStore implements StateStore {
   }
 
   async releaseSpend(reservation: SpendReservation): Promise<void> {
-    return this.run('releaseSpend', () => this.ledger.release(reservation));
+    this.sync.releaseSpend(reservation);
   }
 
   async spent(partition: string, subject: string, period: string): Promise<NanoUsd> {
@@ -157,6 +210,17 @@ export class EmbeddedStateStore implements StateStore {
     this.ledger.flush(); // settlements still waiting for their commit
     this.cache.clear();
     this.db.close();
+  }
+
+  /** Throws StateUnavailableError once the store is closed. */
+  private open(operation: string): void {
+    if (this.closed) throw new StateUnavailableError('embedded', operation, new Error('store closed'));
+  }
+
+  /** A fault of one operation as callers see it: a caller bug stays a RangeError, anything else (SQLite) becomes StateUnavailableError. */
+  private fault(operation: string, err: unknown): Error {
+    if (err instanceof RangeError) return err;
+    return new StateUnavailableError('embedded', operation, err);
   }
 
   /** Runs one operation; a SQLite fault (disk full, file gone, closed store) becomes StateUnavailableError. */

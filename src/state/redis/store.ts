@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { StateUnavailableError } from '../errors.ts';
 import { DEFAULT_SUB_WINDOWS } from '../sliding-window.ts';
 import type {
@@ -14,13 +14,19 @@ import type {
   WindowReservation,
 } from '../store.ts';
 import { SETTLED_MEMORY_MS, checkId, checkReserve, checkReserveSpend, checkTtl, checkUnits } from '../validate.ts';
+import { clientReady, connectRedis, parseRedisUrl, setCommandTimeout, type RedisMode } from './connect.ts';
 import * as K from './keys.ts';
 import * as S from './scripts.ts';
 
 export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
+  /**
+   * `redis://[user:password@]host:port[/db]` or `rediss://…` (one node),
+   * `redis[s]+sentinel://[user:password@]host:port[,host:port…]/<master-name>[/<db>]` (Sentinel),
+   * `redis[s]+cluster://[user:password@]host:port[,host:port…]` (Cluster seed nodes); see
+   * parseRedisUrl in ./connect.ts. Throws RedisUrlError for anything else.
+   */
   url: string;
-  /** Prepended to every key. Default `llmx:`. */
+  /** Prepended to every key. Default `llmx:`. Must not hold `{` or `}` (RangeError): it would break the hash tags. */
   keyPrefix?: string;
   /** Longest wait for one command before it fails with StateUnavailableError, ms. Default 250. */
   commandTimeoutMs?: number;
@@ -52,8 +58,9 @@ interface ScriptCommands {
 }
 
 /**
- * Shared state for a fleet of gateway replicas. Every check-and-reserve is one Lua script (one
- * round trip, atomic, Redis's clock). Faults never hang a caller: commands fail after
+ * Shared state for a fleet of gateway replicas, on one node, a Sentinel-managed primary or a
+ * Redis Cluster (by the URL's scheme; ./connect.ts maps the semantics below onto each client).
+ * Every check-and-reserve is one Lua script (one round trip, atomic, Redis's clock; one slot). Faults never hang a caller: commands fail after
  * `commandTimeoutMs`; while disconnected they fail at once (no offline queue) and commands in
  * flight are not re-sent after a reconnect (a reserve must not run twice); ioredis reconnects
  * with back-off (100 ms steps, at most 1 s). A reserve that timed out may still have run on
@@ -62,23 +69,24 @@ interface ScriptCommands {
  */
 export class RedisStateStore implements StateStore {
   readonly backend = 'redis' as const;
-  private readonly redis: Redis & ScriptCommands;
+  /** One node, Sentinel or Cluster, from the URL's scheme. */
+  readonly mode: RedisMode;
+  private readonly redis: (Redis | Cluster) & ScriptCommands;
   private readonly n: number;
   private closed = false;
 
   constructor(opts: RedisStoreOptions) {
     this.n = opts.subWindows ?? DEFAULT_SUB_WINDOWS;
-    const options: RedisOptions = {
-      keyPrefix: opts.keyPrefix ?? 'llmx:',
-      commandTimeout: opts.commandTimeoutMs ?? 250,
-      connectTimeout: opts.connectTimeoutMs ?? 2000,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      retryStrategy: (times) => Math.min(100 * times, 1000),
-      enableAutoPipelining: opts.autoPipelining ?? false,
-    };
-    const redis = new Redis(opts.url, options);
+    const keyPrefix = opts.keyPrefix ?? 'llmx:';
+    checkKeyPrefix(keyPrefix);
+    const target = parseRedisUrl(opts.url);
+    this.mode = target.mode;
+    const redis = connectRedis(target, {
+      keyPrefix,
+      commandTimeoutMs: opts.commandTimeoutMs ?? 250,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 2000,
+      autoPipelining: opts.autoPipelining ?? false,
+    });
     const onError = opts.onError;
     // ioredis emits 'error' on every failed (re)connect; without a listener it prints to stderr.
     redis.on('error', (err: Error) => onError?.(err));
@@ -91,22 +99,26 @@ export class RedisStateStore implements StateStore {
     define('llmxRecordPut', S.RECORD_PUT);
     define('llmxRecordDelete', S.RECORD_DELETE);
     define('llmxRecordIds', S.RECORD_IDS);
-    this.redis = redis as Redis & ScriptCommands;
+    this.redis = redis as (Redis | Cluster) & ScriptCommands;
   }
 
-  /** Resolves once connected, or after `timeoutMs` either way (the store then fails per call until Redis answers). */
+  /** Sets the per-command timeout (ms) for the next commands of the live client (hot reload). */
+  setCommandTimeout(ms: number): void {
+    if (!Number.isInteger(ms) || ms < 1) throw new RangeError(`commandTimeoutMs must be a positive integer (ms), got ${ms}`);
+    setCommandTimeout(this.redis, ms);
+  }
+
+  /**
+   * Resolves true once connected (a Cluster: every master), or false after `timeoutMs` (the
+   * store then fails per call until Redis answers).
+   */
   async waitReady(timeoutMs: number): Promise<boolean> {
-    if (this.isReady()) return true;
-    return new Promise((resolve) => {
-      const done = (ok: boolean): void => {
-        clearTimeout(timer);
-        this.redis.off('ready', onReady);
-        resolve(ok);
-      };
-      const onReady = (): void => done(true);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.redis.on('ready', onReady);
-    });
+    const deadline = Date.now() + timeoutMs;
+    while (!(this.isReady() && clientReady(this.redis))) {
+      if (this.closed || Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
   }
 
   async reserve(requestId: string, partition: string, charges: readonly WindowCharge[]): Promise<ReserveResult> {
@@ -248,6 +260,7 @@ export class RedisStateStore implements StateStore {
   }
 
   isReady(): boolean {
+    // A Cluster with one master down is still ready: calls to the other shards work.
     return !this.closed && this.redis.status === 'ready';
   }
 
@@ -258,8 +271,10 @@ export class RedisStateStore implements StateStore {
       await this.redis.quit();
     } catch {
       // Already disconnected: nothing left to close but the socket.
-      this.redis.disconnect();
     }
+    // Also after QUIT: with Sentinel, only disconnect() closes the failover detector's
+    // subscriptions to the sentinels (ioredis 5), which would otherwise keep reconnecting.
+    this.redis.disconnect();
   }
 
   /** One command; anything Redis or the connection throws becomes StateUnavailableError. */
@@ -270,5 +285,12 @@ export class RedisStateStore implements StateStore {
     } catch (err) {
       throw new StateUnavailableError('redis', operation, err);
     }
+  }
+}
+
+/** Throws RangeError when `prefix` holds a brace: the first `{…}` of a key is its Cluster hash tag. */
+export function checkKeyPrefix(prefix: string): void {
+  if (/[{}]/.test(prefix)) {
+    throw new RangeError(`keyPrefix "${prefix}" must not contain "{" or "}": the first {…} of a key is its Redis Cluster hash tag, and the keys' own tags ({t:<team>}, {r:<namespace>}) must be it`);
   }
 }

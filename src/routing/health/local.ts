@@ -1,0 +1,201 @@
+import { Breaker, type TransitionListener } from './breaker.ts';
+import { defaultHealthConfig, type HealthConfig } from './breaker-schema.ts';
+import { Cooldown } from './cooldown.ts';
+import { countsAsAttempt, isTargetError, judgedLatencyMs, type AttemptOutcome } from './outcome.ts';
+import type { TargetHealth } from './target-health.ts';
+import type { TargetHealthSnapshot, TargetKey } from './view.ts';
+import { HealthWindow, JSON_ANSWER, STREAM } from './window.ts';
+
+/**
+ * Per-process target health (issue 9): the write side (`record` one attempt's outcome,
+ * `tryProbe` for a half-open breaker) and the read side (`HealthView.get`) the routing
+ * strategies use. Pieces: window.ts (sub-window counters, p95, decaying latency),
+ * breaker.ts (the latency and error breakers, half-open probe), cooldown.ts (429s).
+ *
+ * **The fleet version (Redis, later) sits on the same pieces.** Everything a window holds is
+ * plain per-sub-window numbers keyed by the epoch-aligned sub-window index, so each replica
+ * `HINCRBY`s its samples into a hash per target and sub-window (`attempts`, `errors`,
+ * `n:<kind>`, `sum:<kind>` (whole ms), `h:<kind>:<bucket>`, tokens; `PEXPIRE` just past the window) and
+ * merges the window's 30 hashes back, once a second per target, into a HealthWindow-shaped
+ * read. Breaker state is one hash per target (`state`, `reason`, `openUntilMs`) written by the
+ * replica that sees the transition (the open's evidence is the shared window, so any replica
+ * can decide) and published so others pick it up within a second; the half-open probe is
+ * `SET probe:<target> <replica> NX PX probeTimeoutMs`, so exactly one replica takes it and a
+ * lost one lapses; a cool-down is a key `cooling:<target>` with a TTL of the cool-down.
+ *
+ * Cheap: `record` is O(1); `get` returns a cached, frozen snapshot, recomputed only when the
+ * target's data, its breaker or the second changed. Memory: at most `maxTargets` targets (~40
+ * KB each); a closed, not cooling target not recorded for `idleDropMs` is dropped.
+ */
+export interface LocalHealthOptions {
+  /** Parsed health settings (breaker-schema.ts); the defaults when absent. */
+  readonly config?: HealthConfig;
+  /** Every breaker state change (for logs and metrics). Called synchronously; should not throw. */
+  readonly onTransition?: TransitionListener;
+  /** A closed, not cooling target's state is dropped after this long without a record, ms (default 1 h, at least the window). */
+  readonly idleDropMs?: number;
+  /** Most targets tracked at once (default 256); beyond, the least recently recorded is dropped. */
+  readonly maxTargets?: number;
+}
+
+/** The snapshot of a target without data: healthy, no samples. */
+const EMPTY: TargetHealthSnapshot = Object.freeze({
+  latencyMs: Object.freeze({}),
+  p95Ms: Object.freeze({}),
+  samples: 0,
+  errorRate: 0,
+  attempts: 0,
+  cachedInputShare: 0,
+  breaker: 'closed',
+});
+
+const SWEEP_EVERY_MS = 60_000;
+
+class TargetState {
+  readonly window: HealthWindow;
+  readonly breaker: Breaker;
+  readonly cooldown: Cooldown;
+  lastSeenMs: number;
+  /** Bumped on every change of the data behind the snapshot. */
+  version = 0;
+  snapshot: TargetHealthSnapshot | undefined;
+  snapshotVersion = -1;
+  snapshotSecond = -1;
+
+  constructor(key: TargetKey, config: HealthConfig, emit: TransitionListener, nowMs: number) {
+    this.window = new HealthWindow(config.breaker.errors.windowMs, config.latencyHalfLifeMs);
+    this.breaker = new Breaker(key, config.breaker, emit, () => this.window.clearErrorCounts());
+    this.cooldown = new Cooldown(config.rateLimited);
+    this.lastSeenMs = nowMs;
+  }
+}
+
+export class LocalHealth implements TargetHealth {
+  private readonly config: HealthConfig;
+  private readonly targets = new Map<TargetKey, TargetState>();
+  private readonly emit: TransitionListener;
+  private readonly idleDropMs: number;
+  private readonly maxTargets: number;
+  private lastSweepMs = 0;
+
+  constructor(options: LocalHealthOptions = {}) {
+    this.config = options.config ?? defaultHealthConfig();
+    this.emit = options.onTransition ?? (() => {});
+    this.idleDropMs = Math.max(options.idleDropMs ?? 3_600_000, this.config.breaker.errors.windowMs);
+    this.maxTargets = Math.max(1, options.maxTargets ?? 256);
+  }
+
+  /** Records one upstream attempt's outcome (outcome.ts). O(1). */
+  record(o: AttemptOutcome): void {
+    if (!Number.isFinite(o.atMs)) throw new TypeError(`health: outcome for ${o.key} has no finite atMs (${o.atMs})`);
+    const st = this.stateFor(o.key, o.atMs);
+    const latencyMs = judgedLatencyMs(o);
+    const error = isTargetError(o.result);
+    const ok = o.result === 'ok';
+    const prompt = ok && o.promptTokens !== undefined && o.promptTokens > 0 ? o.promptTokens : 0;
+    const cached = prompt > 0 ? Math.min(prompt, Math.max(0, o.cachedTokens ?? 0)) : 0;
+    // Latency figures describe answers that came: a failure's time is its timeout or its crash.
+    st.window.add(o.atMs, countsAsAttempt(o.result), error, o.stream ? STREAM : JSON_ANSWER, ok ? latencyMs : undefined, prompt, cached);
+    if (o.result === 'rate_limited') st.cooldown.onRateLimited(o.atMs, o.retryAfterMs);
+    else if (ok) st.cooldown.onAnswer();
+    if (o.atMs > st.lastSeenMs) st.lastSeenMs = o.atMs;
+    st.version += 1;
+    if (o.atMs - this.lastSweepMs >= SWEEP_EVERY_MS) this.sweep(o.atMs);
+    // Last: it may call onTransition, and a listener that throws must find the state complete.
+    st.breaker.onOutcome({ result: o.result, atMs: o.atMs, latencyMs, windowAttempts: st.window.totalAttempts, windowErrors: st.window.totalErrors });
+  }
+
+  /**
+   * May a request go to `key` at `nowMs` (epoch ms)? True for a closed breaker (and an unknown
+   * target), false for an open one; for a half-open one, true for exactly one caller until that
+   * probe's outcome is recorded or `probeTimeoutMs` passes. Call it only when the request will
+   * really try the target if granted: a grant holds the probe.
+   */
+  tryProbe(key: TargetKey, nowMs: number): boolean {
+    const st = this.targets.get(key);
+    if (st === undefined) return true;
+    const before = st.breaker.state;
+    const granted = st.breaker.tryProbe(nowMs);
+    if (st.breaker.state !== before) st.version += 1;
+    return granted;
+  }
+
+  /**
+   * The target's health at `nowMs` (epoch ms): a frozen snapshot, shared until something changes.
+   * An open breaker whose period is over turns half-open here (and calls onTransition).
+   */
+  get(key: TargetKey, nowMs: number): TargetHealthSnapshot {
+    const st = this.targets.get(key);
+    if (st === undefined) return EMPTY;
+    if (st.window.advance(nowMs)) st.version += 1;
+    if (st.breaker.advance(nowMs)) st.version += 1;
+    const second = Math.floor(nowMs / 1000);
+    const cached = st.snapshot;
+    if (cached !== undefined && st.snapshotVersion === st.version && st.snapshotSecond === second && cached.breaker === st.breaker.state) return cached;
+    st.snapshot = this.snapshotOf(st, nowMs);
+    st.snapshotVersion = st.version;
+    st.snapshotSecond = second;
+    return st.snapshot;
+  }
+
+  /** Targets tracked now (for metrics and tests). */
+  get size(): number {
+    return this.targets.size;
+  }
+
+  private snapshotOf(st: TargetState, nowMs: number): TargetHealthSnapshot {
+    const w = st.window;
+    const b = st.breaker;
+    const snapshot: {
+      -readonly [K in keyof TargetHealthSnapshot]: TargetHealthSnapshot[K];
+    } = {
+      latencyMs: Object.freeze(withKinds(w.decayedLatencyMs(STREAM), w.decayedLatencyMs(JSON_ANSWER))),
+      p95Ms: Object.freeze(withKinds(w.quantileMs(STREAM, 0.95), w.quantileMs(JSON_ANSWER, 0.95))),
+      samples: w.sampleCount(STREAM) + w.sampleCount(JSON_ANSWER),
+      errorRate: w.totalAttempts > 0 ? w.totalErrors / w.totalAttempts : 0,
+      attempts: w.totalAttempts,
+      cachedInputShare: w.totalPromptTokens > 0 ? w.totalCachedTokens / w.totalPromptTokens : 0,
+      breaker: b.state,
+    };
+    if (b.reason !== undefined) snapshot.breakerReason = b.reason;
+    if (b.state === 'open') snapshot.openUntilMs = b.openUntilMs;
+    if (st.cooldown.untilMs > nowMs) snapshot.coolingUntilMs = st.cooldown.untilMs;
+    return Object.freeze(snapshot);
+  }
+
+  private stateFor(key: TargetKey, nowMs: number): TargetState {
+    let st = this.targets.get(key);
+    if (st !== undefined) return st;
+    if (this.targets.size >= this.maxTargets) {
+      this.sweep(nowMs);
+      if (this.targets.size >= this.maxTargets) this.evictLeastRecent();
+    }
+    st = new TargetState(key, this.config, this.emit, nowMs);
+    this.targets.set(key, st);
+    return st;
+  }
+
+  /** Drops closed, not cooling targets not recorded for `idleDropMs` (an open breaker is kept: dropping it would close it). */
+  private sweep(nowMs: number): void {
+    this.lastSweepMs = nowMs;
+    for (const [key, st] of this.targets) {
+      if (nowMs - st.lastSeenMs >= this.idleDropMs && st.breaker.state === 'closed' && st.cooldown.untilMs <= nowMs) this.targets.delete(key);
+    }
+  }
+
+  private evictLeastRecent(): void {
+    let oldestKey: TargetKey | undefined;
+    let oldest = Infinity;
+    for (const [key, st] of this.targets) {
+      if (st.lastSeenMs < oldest) { oldest = st.lastSeenMs; oldestKey = key; }
+    }
+    if (oldestKey !== undefined) this.targets.delete(oldestKey);
+  }
+}
+
+function withKinds(stream: number | undefined, json: number | undefined): { stream?: number; json?: number } {
+  const out: { stream?: number; json?: number } = {};
+  if (stream !== undefined) out.stream = stream;
+  if (json !== undefined) out.json = json;
+  return out;
+}
