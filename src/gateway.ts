@@ -13,6 +13,9 @@ import { bindErrorCode, ListenError } from './listen-error.ts';
 import { startAdminRuntime, type AdminRuntime } from './admin/runtime.ts';
 import { applyStateSettings, createStateStore, stateConfigFrom, stateLogFields, type StateStore } from './state/index.ts';
 import { createPolicies, type Policies } from './policy/index.ts';
+import { LocalHealth } from './routing/health/local.ts';
+import { reportTransitions } from './routing/health/report.ts';
+import { UpstreamAttempts } from './routing/health/upstream-attempts.ts';
 
 export interface GatewayOptions {
   configFile: string;
@@ -64,11 +67,16 @@ export class Gateway {
     const closeState = async (): Promise<void> => {
       if (ownsState) await state.close();
     };
+    // Target health (src/routing/health/): answers from the request path, failed attempts from
+    // Envoy's upstream log; breaker changes are logged and counted. Reconfigured on reload.
+    const health = new LocalHealth({ config: cfg.routingHealth, onTransition: reportTransitions(logger, metrics) });
     const admin = await startAdminRuntime({
       configs,
       logger,
       env,
       state,
+      // POST /admin/routing/explain reads the same health the request path does.
+      health: () => health,
       ...(opts.adminListen ? { listen: opts.adminListen } : {}),
     }).catch(async (err: unknown) => {
       registry.close();
@@ -76,11 +84,16 @@ export class Gateway {
       throw err;
     });
     const policies = createPolicies({ store: state, logger, metrics });
-    const sinks = { logger, metrics, policies: policies.pipeline };
+    // Late upstream-log entries find their request: in flight, held for Envoy's account, or just finished.
+    let held: EnvoyOutcomes | undefined;
+    const upstreamAttempts = new UpstreamAttempts({ health, metrics, lookup: (id) => registry.get(id) ?? held?.heldExchange(id) });
+    const sinks = { logger, metrics, policies: policies.pipeline, health, upstreamAttempts };
     // Envoy's access log (envoy.yaml `access_log`) tells the log what Envoy answered itself.
     const outcomes = new EnvoyOutcomes(sinks, { inFlight: (id) => registry.get(id) !== undefined });
+    held = outcomes;
     const accessLog = new AccessLogService({
       onReply: (reply) => outcomes.onReply(reply),
+      onAttempt: (attempt) => upstreamAttempts.onAttempt(attempt),
       onError: (err) => logger.warn({ err }, 'Envoy access log entry dropped'),
     });
     const extproc = new ExtProcServer(createProcessorFactory(configs, registry, { ...sinks, outcomes }, admin.stateKeys), {
@@ -115,6 +128,7 @@ export class Gateway {
       configs.watch({
         onReload: (c) => {
           metrics.configReloads.inc({ result: 'applied' });
+          health.configure(c.routingHealth);
           if (ownsState) {
             // The command timeout reaches the live client; the rest waits for a restart (not refused).
             const { needRestart } = applyStateSettings(state, stateSettings, c.state);
@@ -134,6 +148,10 @@ export class Gateway {
       { extproc_port: port, config: cfg.source, models: [...cfg.models.keys()], ...stateLogFields(state), ...(admin.port ? { admin_port: admin.port } : {}) },
       'gateway ready',
     );
+    // Serving anyway (each policy applies its onStateError until the backend answers), but a
+    // wrong password or unreachable sentinels must not look like a healthy start.
+    const stateDown = state.isReady() ? undefined : state.notReadyReason?.();
+    if (stateDown) logger.warn({ state: state.backend, reason: stateDown }, 'state backend not reachable at start; limits and budgets apply their onStateError until it answers');
     return new Gateway(configs, extproc, registry, metrics, logger, outcomes, metricsServer, () => (serving = false), admin, state, policies, ownsState);
   }
 

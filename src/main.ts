@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors.ts';
 import { Gateway } from './gateway.ts';
 import { ListenError } from './listen-error.ts';
+import { RedisUrlError } from './state/redis/connect.ts';
 
 const USAGE = 'options: --config FILE (or $GATEWAY_CONFIG), --listen HOST:PORT, --metrics-listen HOST:PORT, --admin-listen HOST:PORT';
 
@@ -44,6 +45,11 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`config error: ${err.message}\n`);
+    process.exit(2);
+  }
+  // A REDIS_URL that cannot be used: one line, no stack (the message never holds the password).
+  if (err instanceof RedisUrlError) {
+    process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }
   // A port already taken is an operator's problem, not a crash: one line that names the setting, no stack.

@@ -4,7 +4,7 @@ import { InvalidRequestError, NotFoundError } from '../errors/gateway-error.ts';
 import { keySchema } from '../config/keys-schema.ts';
 import { sha256Hex, type GatewayKey } from '../policy/keys.ts';
 import type { StateKeyDirectory } from '../policy/state-keys.ts';
-import { decodeStoredKey, encodeStoredKey, GATEWAY_KEY_NAMESPACE, storedKeyId, type StoredKey } from '../policy/stored-key.ts';
+import { decodeStoredKey, encodeStoredKey, GATEWAY_KEY_NAMESPACE, storedKeyId, toGatewayKey, type StoredKey } from '../policy/stored-key.ts';
 import type { StateStore } from '../state/store.ts';
 import { ConflictError, KeyStoreUnavailableError } from './errors.ts';
 import { newKeySecret, redactedKey } from './secret.ts';
@@ -28,6 +28,8 @@ export interface AdminKeyView {
   readonly expiresAt: string | null;
   /** Answers carry `usage.cost` (USD). */
   readonly usageCost: boolean;
+  /** May ask for routing explanations (`x-gateway-explain`). */
+  readonly explain: boolean;
   /** ISO 8601 UTC; null for gateway.yaml keys. */
   readonly createdAt: string | null;
   /** `sk-llmx-...abcd`; null for gateway.yaml keys. */
@@ -44,6 +46,7 @@ const createSchema = z.strictObject({
   expiresAt: fields.expiresAt,
   disabled: fields.disabled,
   usageCost: fields.usageCost,
+  explain: fields.explain,
 });
 /** PATCH /admin/keys/{id}: enable/disable, set or clear the expiry. */
 const updateSchema = z.strictObject({
@@ -115,6 +118,7 @@ export class AdminKeys {
         disabled: input.disabled,
         ...(input.expiresAt !== undefined ? { expiresAt: new Date(input.expiresAt).toISOString() } : {}),
         ...(input.usageCost ? { usageCost: true } : {}),
+        ...(input.explain ? { explain: true } : {}),
         createdAt: new Date(this.now()).toISOString(),
         hint: secret.slice(-4),
       };
@@ -128,6 +132,14 @@ export class AdminKeys {
   async list(): Promise<AdminKeyView[]> {
     const stored = await this.stored();
     return [...this.opts.config().keys.keys.map(configView), ...stored.map((s) => adminView(s.key))];
+  }
+
+  /** The key named `name` as the request path sees it (gateway.yaml's first, then admin-created), or undefined. */
+  async gatewayKeyNamed(name: string): Promise<GatewayKey | undefined> {
+    const configured = this.opts.config().keys.keys.find((k) => k.name === name);
+    if (configured) return configured;
+    const stored = (await this.stored()).find((s) => s.key.name === name);
+    return stored ? toGatewayKey(stored.key) : undefined;
   }
 
   async get(id: string): Promise<AdminKeyView> {
@@ -210,6 +222,7 @@ function adminView(k: StoredKey): AdminKeyView & { readonly id: string } {
     disabled: k.disabled,
     expiresAt: k.expiresAt ?? null,
     usageCost: k.usageCost === true,
+    explain: k.explain === true,
     createdAt: k.createdAt,
     redactedKey: redactedKey(k.hint),
   };
@@ -227,6 +240,7 @@ function configView(k: GatewayKey): AdminKeyView {
     disabled: k.disabled,
     expiresAt: k.expiresAtMs === undefined ? null : new Date(k.expiresAtMs).toISOString(),
     usageCost: k.usageCost === true,
+    explain: k.explain === true,
     createdAt: null,
     redactedKey: null,
   };

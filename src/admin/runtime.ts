@@ -8,6 +8,7 @@ import { bindErrorCode, ListenError } from '../listen-error.ts';
 import { splitHostPort } from './config.ts';
 import { AdminKeys } from './key-service.ts';
 import { startAdminServer } from './server.ts';
+import type { HealthView } from '../routing/health/view.ts';
 
 /** What gateway.yaml `server.admin` brings to a running gateway. */
 export interface AdminRuntime {
@@ -28,6 +29,8 @@ export interface AdminRuntimeOptions {
   readonly state?: StateStore;
   /** host:port overriding `server.admin.listen` (where the config enables the listener). */
   readonly listen?: string;
+  /** Targets' health for `POST /admin/routing/explain` (read when asked); absent: every target healthy and unmeasured. */
+  readonly health?: () => HealthView | undefined;
 }
 
 /**
@@ -54,6 +57,7 @@ export async function startAdminRuntime(opts: AdminRuntimeOptions): Promise<Admi
       keys,
       adminKeySha256: () => opts.configs.current.admin?.keySha256,
       audit: (fields, msg) => opts.logger.info(fields, msg),
+      routing: { config: () => opts.configs.current, ...(opts.health ? { health: opts.health } : {}), keyNamed: (name) => keys.gatewayKeyNamed(name) },
     }).catch(async (err: unknown) => {
       if (owned) await state.close();
       const code = bindErrorCode(err);

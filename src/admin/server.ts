@@ -3,10 +3,12 @@ import { asGatewayError, InvalidRequestError, MethodNotAllowedError, NotFoundErr
 import { toOpenAIError } from '../errors/to-openai.ts';
 import { checkAdminKey } from './admin-auth.ts';
 import type { AdminKeys } from './key-service.ts';
+import { explainRouting, type RoutingExplainerOptions } from './routing-explain.ts';
 
 /** Largest admin request body (a key's settings are well under 1 KB). */
 const MAX_BODY_BYTES = 64 * 1024;
 const KEYS_PATH = '/admin/keys';
+const EXPLAIN_PATH = '/admin/routing/explain';
 
 export interface AdminApiOptions {
   readonly keys: AdminKeys;
@@ -14,6 +16,8 @@ export interface AdminApiOptions {
   readonly adminKeySha256: () => string | undefined;
   /** One line per change (create, update, revoke) and per refused or failed request; never a secret. */
   readonly audit?: (fields: Record<string, unknown>, msg: string) => void;
+  /** What `POST /admin/routing/explain` reads (src/admin/routing-explain.ts); absent: the route is 404. */
+  readonly routing?: RoutingExplainerOptions;
 }
 
 /**
@@ -24,6 +28,8 @@ export interface AdminApiOptions {
  * - `GET /admin/keys` → 200 `{"object":"list","data":[...]}` (gateway.yaml's and admin-created keys)
  * - `GET /admin/keys/{id}` → 200 the key; `PATCH /admin/keys/{id}` {disabled?, expiresAt?} → 200
  * - `DELETE /admin/keys/{id}` → 200 `{"object":"gateway.key.deleted","id","deleted":true}`
+ * - `POST /admin/routing/explain` {request: <chat completion body>, key?: <key name>} → 200 the
+ *   routing decision the request would get now, nothing sent upstream (routing-explain.ts)
  *
  * Every request needs `Authorization: Bearer <admin key>` first (401 otherwise, before any
  * routing, so nothing is learnt without it). Errors are OpenAI error bodies: 400, 401, 404, 405,
@@ -56,6 +62,10 @@ interface Handled {
 
 async function handle(opts: AdminApiOptions, req: IncomingMessage, method: string, path: string): Promise<Handled> {
   checkAdminKey(req.headers.authorization, opts.adminKeySha256());
+  if (path === EXPLAIN_PATH && opts.routing) {
+    if (method !== 'POST') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${EXPLAIN_PATH}.`, { code: 'method_not_allowed' });
+    return { status: 200, body: await explainRouting(opts.routing, await readJson(req)) };
+  }
   if (path === KEYS_PATH) {
     if (method === 'GET') return { status: 200, body: { object: 'list', data: await opts.keys.list() } };
     if (method === 'POST') {

@@ -22,7 +22,7 @@ const modelPattern = z
  */
 const label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - (starting with a letter or digit; at most 128 characters)');
 
-const KEY_FIELDS = ['name', 'team', 'feature', 'sha256', 'fromEnv', 'models', 'disabled', 'expiresAt', 'usageCost'];
+const KEY_FIELDS = ['name', 'team', 'feature', 'sha256', 'fromEnv', 'models', 'disabled', 'expiresAt', 'usageCost', 'explain'];
 
 export const keySchema = z
   .strictObject(
@@ -51,6 +51,11 @@ export const keySchema = z
        * OpenRouter's usage accounting does; the log line's `cost_usd` for the same request.
        */
       usageCost: z.boolean().default(false),
+      /**
+       * The key may ask for routing explanations: a request with `x-gateway-explain: 1` gets the
+       * `x-gateway-explain` response header (README, Routing). Without it the header is ignored.
+       */
+      explain: z.boolean().default(false),
     },
     {
       error: (iss) =>

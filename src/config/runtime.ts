@@ -15,6 +15,10 @@ import { compileAdminSettings, type AdminSettings } from '../admin/config.ts';
 import type { StateSettings } from '../state/redis/settings.ts';
 import type { ModelCacheMode, ResponseCacheSettings } from '../policy/response-cache/cache-config.ts';
 import type { GatewayConfigFile, ProviderConfig } from './schema.ts';
+import { compileRouting, type CompiledRouting } from '../routing/strategy/compile.ts';
+import { targetKey, type TargetKey } from '../routing/health/view.ts';
+import type { HealthConfig } from '../routing/health/breaker-schema.ts';
+import { timeoutHeaders } from '../routing/upstream-timeouts.ts';
 
 export interface RuntimeProvider {
   readonly name: string;
@@ -32,6 +36,8 @@ export interface RuntimeTarget {
   readonly model: string;
   /** What this target charges (catalogue or gateway.yaml override), compiled at load (src/pricing/resolve.ts). */
   readonly price: Price;
+  /** `<provider name>/<provider model>`: whose health routing reads and attempts feed (src/routing/health/view.ts). */
+  readonly key: TargetKey;
 }
 
 export interface RuntimeModel {
@@ -40,6 +46,13 @@ export interface RuntimeModel {
   readonly defaultMaxTokens: number;
   readonly ownedBy: string;
   readonly plan: RoutingPlan;
+  /** gateway.yaml `models.<name>.routing`, checked against the targets (src/routing/strategy/compile.ts); an alias shares its model's. */
+  readonly routing: CompiledRouting;
+  /**
+   * gateway.yaml `models.<name>.timeouts` as the Envoy headers that carry them
+   * (src/routing/upstream-timeouts.ts); frozen, empty when the model sets none.
+   */
+  readonly timeoutHeaders: Readonly<Record<string, string>>;
   /** gateway.yaml `models.<name>.cache`: when answers are cached (src/policy/response-cache/cache-policy.ts). */
   readonly cache: ModelCacheMode;
   /**
@@ -84,6 +97,8 @@ export interface RuntimeConfig {
   readonly responseCache: ResponseCacheSettings;
   /** gateway.yaml `server.state`: Redis command/connect timeouts (ms) and key prefix. */
   readonly state: StateSettings;
+  /** gateway.yaml `routing.health`: breakers, cool-down and latency half-life for LocalHealth (src/routing/health/breaker-schema.ts). */
+  readonly routingHealth: HealthConfig;
 }
 
 /**
@@ -146,9 +161,13 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
         throw new ConfigError(source, `models.${name}.targets[${i}].provider`, `unknown provider "${t.provider}" (expected one of: ${known})`);
       }
       const price = resolveTargetPrice({ source, modelName: name, targetIndex: i, providerModel: t.model, provider: pricing.get(t.provider)!, modelPricing: m.pricing, targetPricing: t.pricing });
-      return Object.freeze({ provider, model: t.model, price });
+      return Object.freeze({ provider, model: t.model, price, key: targetKey(provider.name, t.model) });
     });
-    models.set(name, Object.freeze({ name, targets, defaultMaxTokens: m.defaultMaxTokens, ownedBy: m.ownedBy, plan: buildRoutingPlan(targets), cache: m.cache }));
+    const routing = compileRouting(m.routing, targets.map((t) => t.key), source, `models.${name}.routing`);
+    models.set(
+      name,
+      Object.freeze({ name, targets, defaultMaxTokens: m.defaultMaxTokens, ownedBy: m.ownedBy, plan: buildRoutingPlan(targets), routing, timeoutHeaders: timeoutHeaders(m.timeouts), cache: m.cache }),
+    );
   }
 
   // Aliases are public names too: unique among models and aliases. Each is a view of its model
@@ -195,6 +214,7 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
     admin: compileAdminSettings(file.server.admin, source, env),
     responseCache: Object.freeze({ ...file.server.responseCache }),
     state: Object.freeze({ redis: Object.freeze({ ...file.server.state.redis }) }),
+    routingHealth: file.routing.health,
     rateLimits: compileRateLimits(file.rateLimits, new Set(file.keys.map((k) => k.name)), source),
     budgets: compileBudgets(file.budgets, new Set(file.keys.map((k) => k.name)), new Set([...models.keys(), ...aliases.keys()]), source),
   });

@@ -7,6 +7,9 @@ import { rateLimitsSchema } from '../policy/rate-limit-schema.ts';
 import { budgetsSchema } from '../policy/budget-schema.ts';
 import { modelCacheModeSchema, responseCacheSettingsSchema } from '../policy/response-cache/cache-config.ts';
 import { stateSettingsSchema } from '../state/redis/settings.ts';
+import { routingSchema } from '../routing/strategy/routing-schema.ts';
+import { healthSchema } from '../routing/health/breaker-schema.ts';
+import { upstreamTimeoutsSchema } from '../routing/upstream-timeouts.ts';
 
 /**
  * gateway.yaml, the single source of truth for providers, models and keys. Types come from
@@ -60,7 +63,7 @@ const targetSchema = strictObject({
 });
 
 const modelSchema = strictObject({
-  /** Ordered: the first target is tried first, the rest are fallbacks on 429/5xx/reset. */
+  /** In config order; `routing` decides the attempt order per request (priority: this order). Later attempts are fallbacks on 429/5xx/reset/timeout. */
   targets: z.array(targetSchema).min(1).max(4, 'at most 4 targets (envoy.yaml has 4 attempt slots)'),
   /** max_tokens sent to providers that require one (Anthropic) when the caller sets none. */
   defaultMaxTokens: z.number().int().min(1).default(4096),
@@ -75,6 +78,10 @@ const modelSchema = strictObject({
   aliases: z.array(publicModelName).max(32).default([]),
   /** When this model's answers are cached: `auto` (deterministic requests), `on`, `off` (src/policy/response-cache/cache-config.ts). */
   cache: modelCacheModeSchema,
+  /** How targets are ordered per request: strategy, weights, constraints (src/routing/strategy/routing-schema.ts); default priority. */
+  routing: routingSchema.prefault({}),
+  /** Time to first byte per attempt and total, ms, bounded by envoy.yaml's timeouts (src/routing/upstream-timeouts.ts). */
+  timeouts: upstreamTimeoutsSchema.prefault({}),
 });
 export type ModelConfig = z.infer<typeof modelSchema>;
 
@@ -116,6 +123,8 @@ export const gatewayConfigSchema = strictObject({
   rateLimits: rateLimitsSchema,
   /** Spend limits in USD per key, team and feature, soft thresholds and degrade chains (src/policy/budget-schema.ts). */
   budgets: budgetsSchema,
+  /** Target health for routing: breakers, 429 cool-down, latency half-life (src/routing/health/breaker-schema.ts), all defaulted. */
+  routing: strictObject({ health: healthSchema }).prefault({}),
 });
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export type GatewayConfigFile = z.infer<typeof gatewayConfigSchema>;

@@ -1,7 +1,7 @@
 import type { RuntimeProvider } from '../config/runtime.ts';
 import type { UpstreamRequest } from '../dialects/dialect.ts';
 import type { HeaderChanges } from '../extproc/messages.ts';
-import type { Exchange } from './exchange.ts';
+import type { Attempt, Exchange } from './exchange.ts';
 import { providerHeaderChanges } from './forwarded-headers.ts';
 import { PROVIDER_AUTH_HEADERS } from './internal-headers.ts';
 
@@ -21,7 +21,7 @@ export function prepareAttempt(ex: Exchange, provider: RuntimeProvider, targetIn
   const target = ex.model!.targets[targetIndex]!;
   // Recorded once per attempt number: with an envoy.yaml that runs the upstream filter on the
   // first attempt too, that attempt is prepared twice, identically, and counted once.
-  const record = { provider, providerModel: target.model, number: attemptNumber };
+  const record: Attempt = { provider, providerModel: target.model, number: attemptNumber, key: target.key, startedAtMs: performance.now() };
   const same = ex.attempts.findIndex((a) => a.number === attemptNumber);
   if (same === -1) ex.attempts.push(record);
   else ex.attempts[same] = record;

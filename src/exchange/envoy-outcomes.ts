@@ -121,6 +121,11 @@ export class EnvoyOutcomes {
     return { held: this.held.size, waiting: new Set(this.waiting.values()).size };
   }
 
+  /** An exchange whose line waits for Envoy's entry, by request id (its attempts' targets stay findable for the upstream log). */
+  heldExchange(id: string): Exchange | undefined {
+    return this.held.get(id)?.ex;
+  }
+
   /**
    * Logs the exchange: at once when its outcome is certain, else (`aborted`) once Envoy's entry
    * says what the caller got, or after `holdMs`.

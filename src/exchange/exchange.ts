@@ -5,14 +5,28 @@ import type { ChatRequest } from '../openai/chat-request.ts';
 import { estimatePromptTokens } from './stream-settlement.ts';
 import type { Usage } from '../openai/usage.ts';
 import type { RoutingPlan } from '../routing/plan.ts';
+import type { RoutingDecision } from '../routing/strategy/decision.ts';
 import type { Admission } from '../policy/pipeline.ts';
 import type { ThinkingLink } from '../policy/thinking-step.ts';
 import type { ExchangeCache } from '../policy/response-cache/exchange-io.ts';
+import type { TargetKey } from '../routing/health/view.ts';
 
 export interface Attempt {
   readonly provider: RuntimeProvider;
   readonly providerModel: string;
   readonly number: number;
+  /** The target's health key, `<provider>/<provider model>` (src/routing/health/view.ts). */
+  readonly key: TargetKey;
+  /**
+   * When the gateway sent this attempt on its way, ms on the monotonic clock (performance.now()):
+   * the router-level request-body answer for attempt 1, the upstream filter's request_headers
+   * for retries. Durations only; health's `atMs` is epoch ms taken when the outcome is known.
+   */
+  readonly startedAtMs: number;
+  /** The provider's HTTP status, set at the response headers (only the attempt that answered has one). */
+  status?: number;
+  /** performance.now() when the gateway forwarded this attempt's first stream chunk (time to first token). */
+  firstChunkAtMs?: number;
 }
 
 /**
@@ -49,8 +63,17 @@ export class Exchange {
   /** The caller's values of headers some provider's `forwardHeaders` lists; set per attempt (forwarded-headers.ts). */
   providerHeaders: Readonly<Record<string, string>> = {};
   model: RuntimeModel | undefined;
-  /** This request's targets in attempt order: the model's targets that can serve it (request-plan.ts). */
+  /**
+   * This request's targets in attempt order (src/routing/route-request.ts): attempt N is
+   * `model.targets[plan.targets[N - 1]]`, whose `key` is the target's health key.
+   */
   plan: RoutingPlan | undefined;
+  /** Why the plan has this order (src/routing/strategy/decision.ts); set once routing ran, also for a refusal. */
+  routing: RoutingDecision | undefined;
+  /** Half-open probes routing granted this request; finish gives back the ones no attempt used. */
+  probes: readonly TargetKey[] = [];
+  /** The caller asked for `x-gateway-explain` and its key may (`explain: true`): the explanation goes on the response. */
+  explain = false;
   stream = false;
   includeUsage = false;
   /** The caller's `cache-control` request header (the response cache honours no-store / no-cache). */

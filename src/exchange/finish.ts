@@ -10,6 +10,9 @@ import { DEGRADED_FROM_HEADER } from '../policy/budget.ts';
 import { costOfExchange } from '../pricing/exchange-cost.ts';
 import type { Exchange } from './exchange.ts';
 import type { TargetHealth } from '../routing/health/target-health.ts';
+import type { UpstreamAttempts } from '../routing/health/upstream-attempts.ts';
+import { answerOutcome } from '../routing/health/answer.ts';
+import { recordOutcome } from '../routing/health/report.ts';
 
 export interface ExchangeSinks {
   readonly logger: Logger;
@@ -20,6 +23,8 @@ export interface ExchangeSinks {
   readonly policies?: PolicyPipeline<Exchange, Settlement>;
   /** Targets' health (src/routing/health/): routing reads it, every attempt's outcome feeds it. */
   readonly health?: TargetHealth;
+  /** Failed attempts from Envoy's upstream log (src/routing/health/upstream-attempts.ts): remembers finished requests whose entries may still come. */
+  readonly upstreamAttempts?: UpstreamAttempts;
 }
 
 /**
@@ -100,6 +105,15 @@ export function finishExchange(ex: Exchange, outcome: Outcome, sinks: ExchangeSi
     if (estimated.output) m.tokensEstimated.inc({ model, direction: 'output' }, ex.usage.completionTokens);
   }
   if (cost) m.cost.inc({ model, provider }, cost.usd);
+  // Target health: the answering attempt's outcome (answer.ts); failed attempts come from Envoy's upstream log.
+  if (sinks.health && !cacheHit) {
+    const answered = answerOutcome({ ex, outcome, inputEstimated: estimated.input });
+    if (answered) recordOutcome(sinks.health, m, answered);
+  }
+  // A probe no attempt used (refused by a policy, a cache hit, an earlier target answered) is
+  // given back, or the half-open breaker would wait probeTimeoutMs for an outcome that never comes.
+  if (sinks.health) for (const key of ex.probes) if (!ex.attempts.some((a) => a.key === key)) sinks.health.releaseProbe(key);
+  sinks.upstreamAttempts?.remember(ex, outcome);
   if (sinks.policies && ex.admission) {
     void sinks.policies.settle(ex, ex.admission, {
       outcome,

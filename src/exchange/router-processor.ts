@@ -39,7 +39,8 @@ import type { Admission } from '../policy/pipeline.ts';
 import { clientRequestId } from './client-request-id.ts';
 import { callerHeaderPolicy, GATEWAY_USER_AGENT } from './forwarded-headers.ts';
 import { modelListBody, modelRetrieveBody, retrievedModelName } from './models-endpoint.ts';
-import { planRequest } from '../routing/request-plan.ts';
+import { routeExchange } from '../routing/route-request.ts';
+import { EXPLAIN_HEADER, explainHeaderValue, wantsExplanation } from '../routing/explain-header.ts';
 import type { StreamTranslator } from '../dialects/dialect.ts';
 import { settleStream } from './stream-settlement.ts';
 import { formatUsd } from '../pricing/cost.ts';
@@ -157,7 +158,7 @@ export class RouterProcessor implements StreamProcessor {
     // Refused before any state was kept (401, 404, 405, 413, 415): logged and counted here.
     const requestId = ex?.id ?? recordStatelessRequest(this.stateless, err, this.sinks);
     // The policies' headers (x-ratelimit-*, x-gateway-cache) ride on errors too, as OpenAI's do.
-    return errorImmediateResponse(err, { ...ex?.admission?.headers, 'x-request-id': requestId });
+    return errorImmediateResponse(err, { ...ex?.admission?.headers, ...explainHeaders(ex), 'x-request-id': requestId });
   }
 
   private onRequestHeaders(h: HeaderMap, endOfStream: boolean): ExtProcResponse | Promise<ExtProcResponse> {
@@ -206,6 +207,8 @@ export class RouterProcessor implements StreamProcessor {
     const ex = new Exchange(config, callerRequestId);
     ex.caller = caller;
     ex.cacheControl = h.get('cache-control');
+    // Only a key allowed to (gateway.yaml `explain: true`) gets the routing explanation; for any other the header is ignored.
+    ex.explain = caller.explain === true && wantsExplanation(h.get(EXPLAIN_HEADER));
     if (!this.registry.add(ex)) {
       throw new UpstreamError(503, 'service_unavailable_error', 'The gateway is at capacity. Retry later.', { code: 'gateway_overloaded', retryAfterSeconds: 1 });
     }
@@ -294,9 +297,9 @@ export class RouterProcessor implements StreamProcessor {
     ex.model = model;
     ex.stream = req.stream === true;
     ex.includeUsage = ex.stream && req.stream_options?.include_usage === true;
-    // This request's plan: the targets that can serve it (a 400 naming the parameter when none can).
-    const plan = planRequest(model, req);
-    ex.plan = plan;
+    // This request's plan: the targets that can serve it (a 400 naming the parameter when none
+    // can), in the order the model's routing strategy gives (a 503 when constraints refuse).
+    routeExchange(ex, this.sinks.health);
     const policies = this.sinks.policies;
     if (!policies || policies.size === 0) return this.sendFirstAttempt(ex);
     const admission = policies.admit(ex);
@@ -320,7 +323,7 @@ export class RouterProcessor implements StreamProcessor {
       this.phase = 'done';
       ex.status = reply.status;
       // The earlier steps' headers (x-ratelimit-*) ride on a cache hit as on any answer.
-      return immediateResponse(reply.status, { ...admission.headers, ...reply.headers, 'x-request-id': ex.id }, reply.body, reply.details);
+      return immediateResponse(reply.status, { ...admission.headers, ...reply.headers, ...explainHeaders(ex), 'x-request-id': ex.id }, reply.body, reply.details);
     }
     return this.sendFirstAttempt(ex);
   }
@@ -359,6 +362,7 @@ export class RouterProcessor implements StreamProcessor {
     const remove: string[] = [];
     for (const name of h.keys()) if (!RESPONSE_HEADER_ALLOWLIST.has(name)) remove.push(name);
     const set: Record<string, string> = { ...ex.admission?.headers, 'x-request-id': ex.id };
+    if (ex.explain && ex.routing) set[EXPLAIN_HEADER] = explainHeaderValue(ex.routing);
 
     // Envoy answered itself: after the plan (no provider reachable, timeout; its
     // response.code_details is not `via_upstream`), or before the body phase ever ran (a body
@@ -375,6 +379,8 @@ export class RouterProcessor implements StreamProcessor {
     }
     const attempt = ex.lastAttempt;
     if (!attempt) throw new InternalError('A response arrived for a request that never reached a provider.', { code: 'no_attempt' });
+    // For target health (src/routing/health/answer.ts): what this attempt answered.
+    attempt.status = status;
     const contentType = h.get('content-type') ?? '';
     const ok = status >= 200 && status < 300;
 
@@ -460,6 +466,8 @@ export class RouterProcessor implements StreamProcessor {
       } catch (err) {
         return this.failStream(ex, translator, asGatewayError(err));
       }
+      // Time to first token, for target health: the first chunk the caller is sent.
+      if (out.length > 0) ex.lastAttempt!.firstChunkAtMs ??= performance.now();
       // SDKs hang up as soon as they read [DONE] or an error event, often before the upstream's
       // end reaches us: the request is settled from the translator's terminal event (see close()).
       ex.cache?.push(out);
@@ -581,6 +589,13 @@ export class RouterProcessor implements StreamProcessor {
 }
 
 const EMPTY = new Uint8Array(0);
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** `x-gateway-explain` for a reply the gateway makes itself, when the caller asked and may. */
+function explainHeaders(ex: Exchange | undefined): Readonly<Record<string, string>> {
+  return ex?.explain && ex.routing ? { [EXPLAIN_HEADER]: explainHeaderValue(ex.routing) } : NO_HEADERS;
+}
 
 /** A heavy request's stream closed before its turn came. */
 class StreamClosed extends Error {}

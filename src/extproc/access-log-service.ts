@@ -1,14 +1,20 @@
 import type * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { loadEnvoyProtos } from './protos.ts';
+import type { UpstreamAttemptEntry } from '../routing/health/attempt-log.ts';
 
 /**
  * Envoy's gRPC access log service (ALS, `envoy.service.accesslog.v3.AccessLogService`), served
- * next to the ext_proc on the same gRPC server. envoy.yaml's HCM `access_log`
- * (`envoy.access_loggers.http_grpc`) streams the entries of replies the ext_proc cannot see
- * itself: Envoy's own replies (a 503/504 after a provider's 200 head, requests refused while
- * Envoy read them) and streams cut by a reset or timeout. Source of the shapes:
- * envoy/service/accesslog/v3/als.proto and envoy/data/accesslog/v3/accesslog.proto.
+ * next to the ext_proc on the same gRPC server. Two of envoy.yaml's loggers send here, told
+ * apart by their `log_name` (sent in the first message of each stream; an entry's
+ * `access_log_type` backs it up):
+ * - `llm_envoy_replies`, the HCM `access_log`: the entries of replies the ext_proc cannot see
+ *   itself: Envoy's own replies (a 503/504 after a provider's 200 head, requests refused while
+ *   Envoy read them) and streams cut by a reset or timeout → `onReply` (EnvoyReply);
+ * - `llm_upstream_attempts`, the router's `upstream_log`: one entry per failed upstream attempt
+ *   (status ≥ 300 or a response flag), retried ones included → `onAttempt`
+ *   (src/routing/health/attempt-log.ts), which feeds target health.
+ * Source of the shapes: envoy/service/accesslog/v3/als.proto and envoy/data/accesslog/v3/accesslog.proto.
  */
 
 const root = loadEnvoyProtos('envoy/service/accesslog/v3/als.proto');
@@ -16,6 +22,10 @@ const MessageType = root.lookupType('envoy.service.accesslog.v3.StreamAccessLogs
 const ResponseType = root.lookupType('envoy.service.accesslog.v3.StreamAccessLogsResponse');
 const RequestMethod = root.lookupEnum('envoy.config.core.v3.RequestMethod');
 const ALS_METHOD_PATH = '/envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs';
+const UPSTREAM_END = root.lookupEnum('envoy.data.accesslog.v3.AccessLogType').values['UpstreamEnd']!;
+
+/** envoy.yaml's `log_name` of the router's upstream_log (failed upstream attempts). */
+export const UPSTREAM_ATTEMPTS_LOG_NAME = 'llm_upstream_attempts';
 
 /** One reply Envoy logged, reduced to what the request log needs. */
 export interface EnvoyReply {
@@ -78,17 +88,66 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/** accesslog.proto's ResponseFlags message → Envoy's short names. */
+function flagNames(flagsMsg: Dict): string[] {
+  return FLAG_NAMES.filter(([field]) => {
+    const v = flagsMsg[field];
+    return v === true || (field === 'unauthorized_details' && obj(v) !== undefined);
+  }).map(([, name]) => name);
+}
+
+/** A protobuf int64 as decoded (number, or a Long with toNumber()) → number; 0 when absent. */
+function int64(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return Number(v);
+  const toNumber = obj(v)?.['toNumber'];
+  return typeof toNumber === 'function' ? (toNumber as () => number).call(v) : 0;
+}
+
+/** google.protobuf.Duration or Timestamp → ms; undefined when absent. */
+function protoMs(v: unknown): number | undefined {
+  const d = obj(v);
+  if (d === undefined) return undefined;
+  return int64(d['seconds']) * 1000 + int64(d['nanos']) / 1e6;
+}
+
+/** Whether a decoded entry is a router upstream_log entry (`access_log_type` UpstreamEnd). */
+export function isUpstreamEntry(entry: unknown): boolean {
+  return obj(obj(entry)?.['common_properties'])?.['access_log_type'] === UPSTREAM_END;
+}
+
+/** One decoded upstream_log entry (one upstream attempt) → UpstreamAttemptEntry. */
+export function toUpstreamAttempt(entry: unknown): UpstreamAttemptEntry {
+  const e = obj(entry) ?? {};
+  const common = obj(e['common_properties']) ?? {};
+  const request = obj(e['request']) ?? {};
+  const response = obj(e['response']) ?? {};
+  const reqHeaders = obj(request['request_headers']) ?? {};
+  const resHeaders = obj(response['response_headers']) ?? {};
+  const headers: Record<string, string> = {};
+  for (const [name, v] of Object.entries(resHeaders)) if (typeof v === 'string' && v !== '') headers[name] = v;
+  const code = obj(response['response_code'])?.['value'];
+  const attempt = Number(str(reqHeaders['x-envoy-attempt-count']));
+  return {
+    requestId: str(reqHeaders['x-request-id']) ?? str(request['request_id']),
+    // Envoy leaves the entry's own attempt count out (0) in upstream entries: the header has it.
+    attemptNumber: Number.isInteger(attempt) && attempt > 0 ? attempt : undefined,
+    cluster: str(common['upstream_cluster']) ?? '',
+    status: typeof code === 'number' ? code : 0,
+    flags: flagNames(obj(common['response_flags']) ?? {}),
+    startMs: protoMs(common['start_time']),
+    durationMs: protoMs(common['duration']),
+    headers,
+  };
+}
+
 /** One decoded HTTPAccessLogEntry (protobufjs message, snake_case fields) → EnvoyReply. */
 export function toEnvoyReply(entry: unknown): EnvoyReply {
   const e = obj(entry) ?? {};
   const common = obj(e['common_properties']) ?? {};
   const request = obj(e['request']) ?? {};
   const response = obj(e['response']) ?? {};
-  const flagsMsg = obj(common['response_flags']) ?? {};
-  const flags = FLAG_NAMES.filter(([field]) => {
-    const v = flagsMsg[field];
-    return v === true || (field === 'unauthorized_details' && obj(v) !== undefined);
-  }).map(([, name]) => name);
+  const flags = flagNames(obj(common['response_flags']) ?? {});
   const reqHeaders = obj(request['request_headers']) ?? {};
   const resHeaders = obj(response['response_headers']) ?? {};
   const code = obj(response['response_code'])?.['value'];
@@ -105,8 +164,10 @@ export function toEnvoyReply(entry: unknown): EnvoyReply {
 }
 
 export interface AccessLogServiceOptions {
-  /** Receives each entry, in order. A throw is caught and reported to onError. */
+  /** Receives each HCM entry (`llm_envoy_replies`), in order. A throw is caught and reported to onError. */
   onReply(reply: EnvoyReply): void;
+  /** Receives each upstream_log entry (`llm_upstream_attempts`); without it they are dropped. A throw is caught and reported to onError. */
+  onAttempt?(attempt: UpstreamAttemptEntry): void;
   onError?(err: unknown): void;
 }
 
@@ -158,7 +219,12 @@ export class AccessLogService {
       callback(null, {});
     };
     this.open.add(end);
-    call.on('data', (msg: unknown) => this.onMessage(msg));
+    // The stream's logger: only its first message carries the identifier.
+    let logName: string | undefined;
+    call.on('data', (msg: unknown) => {
+      logName ??= str(obj(obj(msg)?.['identifier'])?.['log_name']);
+      this.onMessage(msg, logName);
+    });
     call.on('end', end);
     const drop = (): void => {
       ended = true;
@@ -168,12 +234,13 @@ export class AccessLogService {
     call.on('error', drop);
   }
 
-  private onMessage(msg: unknown): void {
+  private onMessage(msg: unknown, logName: string | undefined): void {
     const entries = obj(obj(msg)?.['http_logs'])?.['log_entry'];
     if (!Array.isArray(entries)) return;
     for (const entry of entries) {
       try {
-        this.opts.onReply(toEnvoyReply(entry));
+        if (logName === UPSTREAM_ATTEMPTS_LOG_NAME || isUpstreamEntry(entry)) this.opts.onAttempt?.(toUpstreamAttempt(entry));
+        else this.opts.onReply(toEnvoyReply(entry));
       } catch (err) {
         this.opts.onError?.(err);
       }

@@ -106,6 +106,35 @@ export class GatewayMetrics {
     labelNames: ['op'] as const,
     registers: [this.registry],
   });
+  // Target health (src/routing/health/): labels `provider` and `model` (the provider's model) come from gateway.yaml's targets only.
+  /**
+   * Counts behind `gateway_upstream_attempt_outcomes_total`, by `<result> <target key>`, copied
+   * into the counter at scrape time: one plain increment per request on the hot path, where
+   * prom-client's labelled `inc` hashes its labels on every call (~1 µs).
+   */
+  readonly attemptOutcomeCounts = new Map<string, { readonly labels: { provider: string; model: string; result: string }; count: number }>();
+  readonly attemptOutcomes = new Counter({
+    name: 'gateway_upstream_attempt_outcomes_total',
+    help: "Upstream attempts as target health judged them (src/routing/health/outcome.ts), by provider, the provider's model and result (ok, error, timeout, reset, rate_limited, client_error): answers from the request path, failures from Envoy's upstream log.",
+    labelNames: ['provider', 'model', 'result'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.attemptOutcomes.reset();
+      for (const { labels, count } of this.attemptOutcomeCounts.values()) this.attemptOutcomes.inc(labels, count);
+    },
+  });
+  readonly breakerState = new Gauge({
+    name: 'gateway_breaker_state',
+    help: "Circuit breaker state per target (provider, the provider's model): 0 closed, 1 half-open, 2 open.",
+    labelNames: ['provider', 'model'] as const,
+    registers: [this.registry],
+  });
+  readonly breakerTransitions = new Counter({
+    name: 'gateway_breaker_transitions_total',
+    help: "Circuit breaker state changes per target, by the state entered (open, half-open, closed) and the rule concerned (latency, errors).",
+    labelNames: ['provider', 'model', 'to', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly configReloads = new Counter({
     name: 'gateway_config_reloads_total',
     help: 'Config reloads by result (applied or rejected).',

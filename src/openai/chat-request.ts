@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonObjectSchema } from '../lib/json-object.ts';
 
 /**
  * The OpenAI chat-completions request as the gateway accepts it. Known fields are typed so
@@ -64,7 +65,7 @@ export const functionToolSchema = z.looseObject({
   function: z.looseObject({
     name: z.string().min(1),
     description: z.string().optional(),
-    parameters: z.record(z.string(), z.unknown()).optional(),
+    parameters: jsonObjectSchema.optional(),
     strict: z.boolean().nullish(),
   }),
 });
@@ -85,7 +86,7 @@ export const responseFormatSchema = z.union([
     json_schema: z.looseObject({
       name: z.string(),
       description: z.string().optional(),
-      schema: z.record(z.string(), z.unknown()).optional(),
+      schema: jsonObjectSchema.optional(),
       strict: z.boolean().nullish(),
     }),
   }),

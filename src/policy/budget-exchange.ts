@@ -1,5 +1,6 @@
 import type { Exchange } from '../exchange/exchange.ts';
 import type { BudgetStepIO, BudgetView } from './budget.ts';
+import { withTimeouts } from '../routing/route-request.ts';
 
 /**
  * The budget step's view of an Exchange (budget.ts), or undefined before the caller, model, plan
@@ -33,6 +34,7 @@ export const exchangeBudgetIO: BudgetStepIO<Exchange> = {
   view: exchangeBudgetView,
   replan(ex, change) {
     ex.model = change.model;
-    ex.plan = change.plan;
+    // A re-made plan keeps the serving model's timeouts (src/routing/upstream-timeouts.ts).
+    ex.plan = withTimeouts(change.model, change.plan);
   },
 };

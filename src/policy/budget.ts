@@ -38,6 +38,7 @@ import type { ChatRequest } from '../openai/chat-request.ts';
 import { estimateCost } from '../pricing/cost.ts';
 import { buildRoutingPlan, type RoutingPlan } from '../routing/plan.ts';
 import { planRequest } from '../routing/request-plan.ts';
+import { requestOutputTokens } from './rate-limit-exchange.ts';
 import { StateUnavailableError, type NanoUsd, type SpendCharge, type SpendReservation, type SpendStatus, type StateStore, type SyncStateCalls } from '../state/store.ts';
 import { degradeChain, type BudgetPolicy, type BudgetRule } from './budget-config.ts';
 import { BudgetExceededError } from './budget-errors.ts';
@@ -47,6 +48,7 @@ import { scopeAllows } from './authorize-model.ts';
 import { CONTINUE, type PolicyStep, type Verdict } from './pipeline.ts';
 import { StateUnavailableRefusal } from './rate-limit-errors.ts';
 import type { OnStateError } from './rate-limit-schema.ts';
+import { OutageLog } from './outage-log.ts';
 import type { StateFaultSink } from './rate-limit-outage.ts';
 import type { Settlement } from './settlement.ts';
 
@@ -129,21 +131,22 @@ export function budgetStep<T extends object>(io: BudgetStepIO<T>, opts: BudgetSt
   const holds = new WeakMap<T, Held>();
   const local = new LocalSpendLedger();
   let outage = false;
+  const outageLog = new OutageLog(log, opts.outageQuietMs, opts.outageClock);
   /** Settlements the store could not take yet (it was unavailable), oldest first. */
   const pending: Array<{ reservation: SpendReservation; actual: NanoUsd; mode: OnStateError }> = [];
 
   function down(err: unknown, mode: OnStateError): void {
     opts.onStateError?.({ policy: 'budget', operation: err instanceof StateUnavailableError ? err.operation : 'unknown', mode });
+    outageLog.fault({ err, onStateError: mode }, `budgets: state backend unavailable, failing ${mode === 'fail-open' ? 'open' : 'closed'}`);
     if (outage) return;
     outage = true;
     local.reset();
-    log?.warn({ err, onStateError: mode }, `budgets: state backend unavailable, failing ${mode === 'fail-open' ? 'open' : 'closed'}`);
   }
 
   function up(): void {
+    outageLog.ok({ pendingSettlements: pending.length }, 'budgets: state backend available again');
     if (!outage) return;
     outage = false;
-    log?.info({ pendingSettlements: pending.length }, 'budgets: state backend available again');
   }
 
   /**
@@ -181,8 +184,7 @@ export function budgetStep<T extends object>(io: BudgetStepIO<T>, opts: BudgetSt
 
   /** Each planned target's estimate for the request, nano-USD (`prompt`: estimated prompt tokens). */
   function estimatesOf(v: BudgetView, prompt: number, model: RuntimeModel, plan: RoutingPlan): number[] {
-    const req = v.request;
-    const output = (req.max_completion_tokens ?? req.max_tokens ?? model.defaultMaxTokens) * (req.n ?? 1);
+    const output = requestOutputTokens(v.request, model.defaultMaxTokens);
     return plan.targets.map((i) => estimateCost(model.targets[i]!.price, prompt, output, v.atMs).nanoUsd);
   }
 

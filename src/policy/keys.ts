@@ -15,6 +15,8 @@ export interface GatewayKey {
   readonly expiresAtMs?: number;
   /** Answers carry `usage.cost` (USD, OpenRouter's field; src/pricing/usage-cost.ts); opt-in per key. */
   readonly usageCost?: boolean;
+  /** May ask for routing explanations (`x-gateway-explain`, src/routing/explain-header.ts); opt-in per key. */
+  readonly explain?: boolean;
 }
 
 /**
@@ -67,6 +69,7 @@ export function compileKeys(
       disabled: k.disabled,
       ...(expiresAtMs !== undefined ? { expiresAtMs } : {}),
       ...(k.usageCost ? { usageCost: true } : {}),
+      ...(k.explain ? { explain: true } : {}),
     });
     const hashes: Array<{ hash: string; path: string }> = [];
     if (k.fromEnv !== undefined) {

@@ -11,8 +11,16 @@ import type { RateLimitView } from './rate-limit.ts';
  * (each choice may use the whole limit). Settlement replaces it with what the provider reported.
  */
 export function requestTokenEstimate(request: ChatRequest, defaultMaxTokens: number, promptTokens: number = estimatePromptTokens(request)): number {
-  const output = request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens;
-  return promptTokens + output * (request.n ?? 1);
+  return promptTokens + requestOutputTokens(request, defaultMaxTokens);
+}
+
+/**
+ * The most output tokens a request may produce, tokens: its output limit (`max_completion_tokens`,
+ * else `max_tokens`, else the model's `defaultMaxTokens`) times `n`. What the rate-limit and
+ * budget reservations and the `cost` routing strategy price the output at.
+ */
+export function requestOutputTokens(request: ChatRequest, defaultMaxTokens: number): number {
+  return (request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens) * (request.n ?? 1);
 }
 
 /**

@@ -1,13 +1,15 @@
 import type { StateUnavailableError } from '../state/errors.ts';
+import { OutageLog, type OutageLogger } from './outage-log.ts';
 import type { OnStateError } from './rate-limit-schema.ts';
 
 /** Where a policy reports state-backend faults: a log (transitions only) and a counter (every fault). */
 export interface StateFaultSink {
-  /** pino's shape; only outage transitions are logged, never one line per request. */
-  readonly log?: {
-    warn(obj: object, msg: string): void;
-    info(obj: object, msg: string): void;
-  };
+  /** pino's shape; only outage transitions are logged, never one line per request (outage-log.ts). */
+  readonly log?: OutageLogger;
+  /** How long the backend must answer with no fault before the outage's end is logged, ms (default 5000). */
+  readonly outageQuietMs?: number;
+  /** The clock of that quiet period, epoch ms (default Date.now). */
+  readonly outageClock?: () => number;
   /**
    * Every call that failed, for a counter such as
    * `gateway_policy_state_errors_total{policy, operation, mode}`.
@@ -17,34 +19,32 @@ export interface StateFaultSink {
 
 /**
  * Tracks whether one policy's state backend is down, so an outage is logged once when it starts
- * (the first fault after a success) and once when it ends (the first success after a fault),
- * however many requests pass in between.
+ * and once when it is over (OutageLog: after a quiet period with no fault), however many
+ * requests pass in between.
  */
 export class StateOutage {
-  #down = false;
+  readonly #log: OutageLog;
 
   constructor(
     private readonly policy: string,
     private readonly sink: StateFaultSink,
-  ) {}
+  ) {
+    this.#log = new OutageLog(sink.log, sink.outageQuietMs, sink.outageClock);
+  }
 
   get down(): boolean {
-    return this.#down;
+    return this.#log.down;
   }
 
   fault(operation: string, mode: OnStateError, err: StateUnavailableError | undefined): void {
     this.sink.onStateError?.({ policy: this.policy, operation, mode });
-    if (this.#down) return;
-    this.#down = true;
-    this.sink.log?.warn(
+    this.#log.fault(
       { policy: this.policy, operation, mode, ...(err ? { err } : {}) },
-      `state backend unavailable: ${this.policy} ${mode === 'fail-open' ? 'counts in this process' : 'refuses with 503'} until it answers`,
+      `state backend unavailable: ${this.policy} ${mode === 'fail-open' ? 'admits on counts in this process' : 'refuses new requests with 503'} until it answers`,
     );
   }
 
   ok(): void {
-    if (!this.#down) return;
-    this.#down = false;
-    this.sink.log?.info({ policy: this.policy }, `state backend answers again: ${this.policy} uses it`);
+    this.#log.ok({ policy: this.policy }, `state backend answers again: ${this.policy} uses it`);
   }
 }

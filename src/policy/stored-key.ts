@@ -23,6 +23,8 @@ const storedKeySchema = z.object({
   expiresAt: z.string().optional(),
   /** Answers carry `usage.cost` (src/pricing/usage-cost.ts); absent: no. */
   usageCost: z.boolean().optional(),
+  /** May ask for routing explanations (`x-gateway-explain`); absent: no. */
+  explain: z.boolean().optional(),
   /** ISO 8601 UTC. */
   createdAt: z.string(),
   hint: z.string().max(8),
@@ -55,5 +57,6 @@ export function toGatewayKey(key: StoredKey): GatewayKey {
     disabled: key.disabled,
     ...(expiresAtMs !== undefined ? { expiresAtMs } : {}),
     ...(key.usageCost === true ? { usageCost: true } : {}),
+    ...(key.explain === true ? { explain: true } : {}),
   });
 }

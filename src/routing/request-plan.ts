@@ -23,7 +23,8 @@ export interface PlannableModel {
 const subsetPlans = new WeakMap<readonly ServableTarget[], Map<number, RoutingPlan>>();
 
 /**
- * This request's plan: the model's targets that can serve `req`, in config order. A target
+ * This request's plan in config order (routing by strategy: src/routing/route-request.ts; the
+ * budget step re-plans a degrade target with this): the model's targets that can serve `req`. A target
  * whose dialect reports a CapabilityError (Anthropic and `n: 2`) is left out of this request's
  * plan only; when no target can serve it, the first target's CapabilityError is thrown (a 400
  * naming the parameter).
@@ -41,6 +42,17 @@ const subsetPlans = new WeakMap<readonly ServableTarget[], Map<number, RoutingPl
  */
 export function planRequest(model: PlannableModel, req: ChatRequest): RoutingPlan {
   const targets = model.targets;
+  const mask = servableMask(targets, req);
+  return mask === allTargets(targets.length) ? model.plan : subsetPlan(targets, mask);
+}
+
+/**
+ * The capability mask of `req` over `targets`: bit i set when target i's dialect can serve it
+ * (`cannotServe` answers undefined). Field reads only, no allocation. Throws the first target's
+ * CapabilityError when no target can (a 400 naming the parameter). The input of routing's
+ * `orderTargets` (src/routing/route-request.ts) and of planRequest.
+ */
+export function servableMask(targets: readonly ServableTarget[], req: ChatRequest): number {
   let mask = 0;
   let firstGap: CapabilityError | undefined;
   for (let i = 0; i < targets.length; i++) {
@@ -48,10 +60,12 @@ export function planRequest(model: PlannableModel, req: ChatRequest): RoutingPla
     if (gap === undefined) mask |= 1 << i;
     else firstGap ??= gap;
   }
-  if (firstGap === undefined) return model.plan;
-  if (mask === 0) throw firstGap;
-  return subsetPlan(targets, mask);
+  if (mask === 0) throw firstGap!;
+  return mask;
 }
+
+/** The mask with every one of `n` targets. */
+export const allTargets = (n: number): number => (1 << n) - 1;
 
 function subsetPlan(targets: readonly ServableTarget[], mask: number): RoutingPlan {
   let byMask = subsetPlans.get(targets);

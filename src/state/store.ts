@@ -209,6 +209,8 @@ export interface StateStore {
 
   /** True when the backend can answer now (Redis connected; SQLite open). For health endpoints. */
   isReady(): boolean;
+  /** Why it is not ready (the last connection error, without addresses or credentials); undefined when ready. */
+  notReadyReason?(): string | undefined;
   /** Releases connections and files. Further calls throw StateUnavailableError. */
   close(): Promise<void>;
 }

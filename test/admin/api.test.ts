@@ -34,7 +34,7 @@ describe('admin key API (embedded store)', () => {
     assert.equal(id, `key_${hash.slice(0, 12)}`);
     assert.deepEqual({ ...r.json, key: undefined, createdAt: undefined }, {
       object: 'gateway.key', id, source: 'admin', name: 'batch-jobs', team: 'data', feature: 'nightly', models: ['m1', 'm2-*'],
-      disabled: false, expiresAt: null, usageCost: false, createdAt: undefined, redactedKey: `sk-llmx-...${key.slice(-4)}`, key: undefined,
+      disabled: false, expiresAt: null, usageCost: false, explain: false, createdAt: undefined, redactedKey: `sk-llmx-...${key.slice(-4)}`, key: undefined,
     });
     // Stored: the hash as the record id; nowhere the secret.
     const records = await api.store.listRecords(GATEWAY_KEY_NAMESPACE);
@@ -57,7 +57,7 @@ describe('admin key API (embedded store)', () => {
     const config = r.json.data.find((k: any) => k.name === 'caller');
     assert.deepEqual(config, {
       object: 'gateway.key', id: null, source: 'config', name: 'caller', team: 'core', feature: null, models: ['m1'],
-      disabled: false, expiresAt: null, usageCost: false, createdAt: null, redactedKey: null,
+      disabled: false, expiresAt: null, usageCost: false, explain: false, createdAt: null, redactedKey: null,
     });
     const mine = r.json.data.find((k: any) => k.name === 'list-me');
     assert.equal(mine.source, 'admin');

@@ -18,7 +18,7 @@ describe('the demo config (config/gateway.yaml)', () => {
   });
 
   test('models and their targets in order', () => {
-    assert.deepEqual([...config.models.keys()], ['gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'chat-default']);
+    assert.deepEqual([...config.models.keys()], ['gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'chat-default', 'chat-fastest', 'chat-cheapest']);
     const chat = config.models.get('chat-default')!;
     assert.deepEqual(
       chat.targets.map((t) => [t.provider.name, t.model]),

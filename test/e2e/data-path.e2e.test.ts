@@ -95,7 +95,7 @@ describe('chat completions through real Envoy', () => {
   test('GET /v1/models lists the configured public models', async () => {
     const page = await gw.client().models.list();
     const ids = page.data.map((m) => m.id).sort();
-    assert.deepEqual(ids, ['chat-default', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'gpt-4o-mini']);
+    assert.deepEqual(ids, ['chat-cheapest', 'chat-default', 'chat-fastest', 'claude-sonnet-4-5', 'gemini-2.5-flash', 'gpt-4o-mini']);
     assert.ok(page.data.every((m) => m.object === 'model'));
   });
 });

@@ -26,7 +26,7 @@ function setup(opts: EnvoyOutcomesOptions = {}) {
 function answeredExchange(): Exchange {
   const ex = new Exchange(config, undefined);
   ex.model = config.models.get('claude-sonnet-4-5')!;
-  ex.attempts.push({ provider: ex.model.targets[0]!.provider, providerModel: 'claude-sonnet-4-5-20250929', number: 1 });
+  ex.attempts.push({ provider: ex.model.targets[0]!.provider, providerModel: 'claude-sonnet-4-5-20250929', number: 1, key: ex.model.targets[0]!.key, startedAtMs: 0 });
   ex.status = 200;
   return ex;
 }

@@ -14,8 +14,8 @@ test('one request line and the metrics for a finished exchange', async () => {
   const ex = new Exchange(config, 'r1');
   ex.caller = { name: 'demo', team: 't', scope: UNRESTRICTED_SCOPE, disabled: false };
   ex.model = config.models.get('gpt-4o-mini')!;
-  ex.attempts.push({ provider: ex.model.targets[0]!.provider, providerModel: 'gpt-4o-mini', number: 1 });
-  ex.attempts.push({ provider: ex.model.targets[1]!.provider, providerModel: 'gpt-4o-mini', number: 2 });
+  ex.attempts.push({ provider: ex.model.targets[0]!.provider, providerModel: 'gpt-4o-mini', number: 1, key: ex.model.targets[0]!.key, startedAtMs: 0 });
+  ex.attempts.push({ provider: ex.model.targets[1]!.provider, providerModel: 'gpt-4o-mini', number: 2, key: ex.model.targets[1]!.key, startedAtMs: 0 });
   ex.status = 200;
   ex.usage = { promptTokens: 10, completionTokens: 5, cachedTokens: 2 };
   finishExchange(ex, 'completed', sinks);

@@ -465,7 +465,7 @@ describe('budgets when the state backend is unavailable', () => {
     const lines: string[] = [];
     const log = { warn: (_: object, m: string) => void lines.push(`warn ${m}`), info: (_: object, m: string) => void lines.push(`info ${m}`) };
     const faults: string[] = [];
-    const step = budgetStep(io, { store, log, onStateError: (e) => void faults.push(`${e.policy} ${e.operation} ${e.mode}`) });
+    const step = budgetStep(io, { store, log, outageQuietMs: 0, onStateError: (e) => void faults.push(`${e.policy} ${e.operation} ${e.mode}`) });
     store.broken = true;
     for (let i = 0; i < 3; i++) {
       await assert.rejects(Promise.resolve().then(() => step.admit(req('dave', 'big'))), (err: unknown) => {
@@ -489,7 +489,7 @@ describe('budgets when the state backend is unavailable', () => {
     const store = breakable(new EmbeddedStateStore({ sqlitePath: ':memory:' }));
     const lines: string[] = [];
     const log = { warn: (_: object, m: string) => void lines.push(`warn ${m}`), info: (_: object, m: string) => void lines.push(`info ${m}`) };
-    const step = budgetStep(io, { store, log });
+    const step = budgetStep(io, { store, log, outageQuietMs: 0 });
     // Seen while the store answers: 4 big worst cases spent.
     const seen = Array.from({ length: 4 }, () => reqFrom(cfg, 'dave', 'big'));
     for (const r of seen) await step.admit(r);
@@ -550,7 +550,7 @@ describe('budgets on an Exchange', () => {
     assert.equal(ex.plan, config.models.get('small')!.plan);
     assert.equal(ex.request.model, 'big', 'what the caller asked for is kept');
     // The provider served the degraded target: 100 prompt + 500 completion tokens at 1 USD/M.
-    ex.attempts.push({ provider: ex.model.targets[0]!.provider, providerModel: 'small-1', number: 1 });
+    ex.attempts.push({ provider: ex.model.targets[0]!.provider, providerModel: 'small-1', number: 1, key: ex.model.targets[0]!.key, startedAtMs: 0 });
     ex.usage = { promptTokens: 100, completionTokens: 500 };
     const cost = costOfExchange(ex)!;
     assert.equal(cost.nanoUsd, 600_000);

@@ -72,7 +72,7 @@ describe('gateway.yaml keys and aliases: what is refused, with the path', () => 
   test('an unknown field lists the fields a key has', () => {
     const err = refused(scopedConfigText(`  - { name: x, sha256: ${H1}, scopes: [gpt-4o] }\n`));
     assert.equal(err.where, 'keys[6]');
-    assert.match(err.problem, /unknown key\(s\) "scopes" \(expected: name, team, feature, sha256, fromEnv, models, disabled, expiresAt, usageCost\)/);
+    assert.match(err.problem, /unknown key\(s\) "scopes" \(expected: name, team, feature, sha256, fromEnv, models, disabled, expiresAt, usageCost, explain\)/);
   });
 
   test('an empty models list is refused (absent means every model)', () => {

@@ -63,7 +63,7 @@ describe('rate-limit step: Redis killed and restarted', () => {
     const logs: string[] = [];
     const log = { warn: (_o: object, msg: string) => logs.push(`warn ${msg}`), info: (_o: object, msg: string) => logs.push(`info ${msg}`) };
     const faults: string[] = [];
-    const sink = { log, onStateError: (e: { operation: string; mode: string }) => faults.push(`${e.operation} ${e.mode}`) };
+    const sink = { log, outageQuietMs: 0, onStateError: (e: { operation: string; mode: string }) => faults.push(`${e.operation} ${e.mode}`) };
     const limits = { teams: { [team]: { limits: { requestsPerMinute: 3 } } } };
     const closed = makeStep(store, policy({ onStateError: 'fail-closed', ...limits }), sink);
     const open = makeStep(store, policy({ onStateError: 'fail-open', ...limits }), { ...sink, fallback });

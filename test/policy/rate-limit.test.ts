@@ -119,6 +119,7 @@ describe('rate-limit step: when the state backend fails', () => {
     const team = `t-${uid()}`;
     const step = makeStep(store, policy({ onStateError, teams: { [team]: { limits: { requestsPerMinute: 2 } } } }), {
       fallback,
+      outageQuietMs: 0,
       log: { warn: (_o, msg) => logs.push({ level: 'warn', msg }), info: (_o, msg) => logs.push({ level: 'info', msg }) },
       onStateError: (e) => events.push(`${e.policy} ${e.operation} ${e.mode}`),
     });

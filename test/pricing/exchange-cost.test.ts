@@ -33,7 +33,7 @@ const config = loadConfigFile(
 function exchange(attempts: number, created: string): Exchange {
   const ex = new Exchange(config, undefined);
   ex.model = config.models.get('m')!;
-  for (let n = 1; n <= attempts; n++) ex.attempts.push({ provider: ex.model.targets[n - 1]!.provider, providerModel: ex.model.targets[n - 1]!.model, number: n });
+  for (let n = 1; n <= attempts; n++) ex.attempts.push({ provider: ex.model.targets[n - 1]!.provider, providerModel: ex.model.targets[n - 1]!.model, number: n, key: ex.model.targets[n - 1]!.key, startedAtMs: 0 });
   ex.status = 200;
   ex.usage = { promptTokens: 1000, completionTokens: 500 };
   // created is the request's start in whole seconds (what the caller's `created` says too)

@@ -37,7 +37,7 @@ function exchange(key: typeof plain, attempts: number): Exchange {
   const ex = new Exchange(config, undefined);
   ex.caller = key;
   ex.model = config.models.get('m')!;
-  for (let n = 1; n <= attempts; n++) ex.attempts.push({ provider: ex.model.targets[n - 1]!.provider, providerModel: ex.model.targets[n - 1]!.model, number: n });
+  for (let n = 1; n <= attempts; n++) ex.attempts.push({ provider: ex.model.targets[n - 1]!.provider, providerModel: ex.model.targets[n - 1]!.model, number: n, key: ex.model.targets[n - 1]!.key, startedAtMs: 0 });
   return ex;
 }
 

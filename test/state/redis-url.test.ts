@@ -56,6 +56,10 @@ describe('REDIS_URL forms', () => {
       ['redis://:hunter2@a:1,b:2', /one host only; for several use redis\+sentinel:\/\/ or redis\+cluster:\/\//],
       ['memcached://:hunter2@a:1', /unknown scheme "memcached:\/\/"; expected one of redis\[s\]:\/\//],
       ['hunter2', /not a URL/],
+      // A raw "@" in the password: the tail after it would look like a host.
+      ['redis+cluster://default:hun@hunter2@n1:7000', /a host holds "@": percent-encode "@" in the user or password as %40/],
+      ['redis://default:hun@hunter2@n1:7000', /a host holds "@"/],
+      ['redis://u:hunter2%zz@n1:1', /not valid percent-encoding/],
     ];
     for (const [url, message] of cases) {
       assert.throws(() => parseRedisUrl(url), (err: unknown) => {
@@ -70,6 +74,7 @@ describe('REDIS_URL forms', () => {
   it('redactUrl drops the userinfo and the query (where passwords live)', () => {
     assert.equal(redactUrl('redis+sentinel://u:pw@s1:1,s2:2/m/0?sentinel_password=x'), 'redis+sentinel://s1:1,s2:2/m/0');
     assert.equal(redactUrl('redis://127.0.0.1:6379'), 'redis://127.0.0.1:6379');
+    assert.equal(redactUrl('redis://u:pw@tail-of-pw@h:1'), 'redis://h:1', 'up to the last "@"');
   });
 
   it('a key prefix with a brace is refused, naming the hash tag rule', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { applyStateSettings, createStateStore } from '../../src/state/index.ts';
 import * as K from '../../src/state/redis/keys.ts';
 import { RedisStateStore } from '../../src/state/redis/store.ts';
@@ -72,6 +73,33 @@ describe('redis backend only', () => {
     assert.equal(recovered, true, 'the same client works again once Redis is back');
     assert.equal(store.isReady(), true);
     await store.close();
+  });
+
+  it('a wrong password: the store says why it is not connected (WRONGPASS), never the password', async () => {
+    const locked = await startRedis();
+    try {
+      const admin = new Redis(locked.url);
+      await admin.config('SET', 'requirepass', 'right-pass-4711');
+      admin.disconnect();
+      const url = new URL(locked.url);
+      url.password = 'wrong-pass-0815';
+      const s = new RedisStateStore({ url: url.toString(), commandTimeoutMs: 500, connectTimeoutMs: 500 });
+      try {
+        assert.equal(await s.waitReady(1500), false);
+        const why = s.notReadyReason();
+        assert.match(why ?? '', /WRONGPASS|invalid (username-)?password/i);
+        await assert.rejects(s.spent('t', 'team:t', '2026-11'), (err: unknown) => {
+          assert.ok(err instanceof StateUnavailableError);
+          assert.match(err.message, /not connected \(.*(WRONGPASS|invalid)/i, 'a call names the reason, not only "Connection is closed"');
+          return true;
+        });
+        for (const text of [why ?? '', String(s.notReadyReason())]) assert.ok(!text.includes('wrong-pass-0815') && !text.includes('right-pass-4711'));
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await locked.stop();
+    }
   });
 
   it('a stalled redis-server cannot hold a caller beyond the command timeout', async () => {

@@ -7,6 +7,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { DEMO_PROVIDERS, startStack, type Stack, type StackOptions } from '../../src/cli/stack.ts';
 import { describeLeaks, scanLogLine, scanResponse, writeCounts, type Leak, type LeakSecrets } from './leak-scan.ts';
 import { recordingFetch, startRecording, stopRecording } from './response-recorder.ts';
+import { withNeutralHealth } from './neutral-health.ts';
 
 /** An OpenAI error body, as the gateway answers every refusal. */
 export interface ErrorBody {
@@ -35,7 +36,8 @@ export interface TestStack extends Stack {
 }
 
 /**
- * A whole gateway (real Envoy, real ext_proc process, simulated providers) in a temp dir. Every
+ * A whole gateway (real Envoy, real ext_proc process, simulated providers) in a temp dir; without
+ * `configFile`, the demo config with neutral target health (neutral-health.ts). Every
  * response its listeners give a fetch in this process is recorded; `dispose()` scans those and
  * the stack's log files for leaks.
  */
@@ -54,7 +56,10 @@ export async function startTestStack(opts: StackOptions = {}): Promise<TestStack
       // the run dir is gone after dispose(); a late line is not the scan's
     }
   };
-  const stack = await startStack({ runDir, logToFiles: true, envoyConcurrency: 1, ...opts, env, log });
+  // The demo config, unless the test brings its own, with target health that never reroutes
+  // (neutral-health.ts): one test's injected faults must not move the next test's requests.
+  const configFile = opts.configFile ?? withNeutralHealth(runDir);
+  const stack = await startStack({ runDir, logToFiles: true, envoyConcurrency: 1, ...opts, configFile, env, log });
   const recorder = startRecording([stack.httpUrl, stack.httpsUrl]);
   const ca = readFileSync(stack.certs.caCert);
   const tlsAgent = new Agent({ connect: { ca } });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonObjectSchema } from '../../lib/json-object.ts';
 
 /**
  * Gemini API (generativelanguage v1beta) wire shapes, in Gemini's own spelling.
@@ -67,7 +68,7 @@ export interface GeminiRequest {
 const functionCallSchema = z.looseObject({
   name: z.string(),
   // Gemini omits `args` for a call without parameters.
-  args: z.record(z.string(), z.unknown()).nullish(),
+  args: jsonObjectSchema.nullish(),
 });
 
 export const responsePartSchema = z.looseObject({

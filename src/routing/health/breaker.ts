@@ -56,11 +56,19 @@ export class Breaker {
 
   constructor(
     private readonly key: TargetKey,
-    private readonly config: BreakerConfig,
+    private config: BreakerConfig,
     private readonly emit: TransitionListener,
     /** Called when the breaker closes after a probe, to clear the window's error counts. */
     private readonly onClosed: () => void,
   ) {}
+
+  /**
+   * New settings (a config reload): the state stays as it is (an open breaker keeps its end
+   * time, a slow run its length); the next judgement uses `config`.
+   */
+  setConfig(config: BreakerConfig): void {
+    this.config = config;
+  }
 
   /** Notices the end of the open period at `nowMs`. True when the state changed. */
   advance(nowMs: number): boolean {
@@ -81,6 +89,11 @@ export class Breaker {
     if (this.state === 'open' || nowMs < this.probeUntilMs) return false;
     this.probeUntilMs = nowMs + this.config.probeTimeoutMs;
     return true;
+  }
+
+  /** Gives a granted probe back unused (the request never tried the target), so the next request may take it. */
+  releaseProbe(): void {
+    if (this.state === 'half-open') this.probeUntilMs = 0;
   }
 
   /** Judges one recorded attempt. True when the state changed. */

@@ -12,7 +12,12 @@ export class Cooldown {
   /** 429s in a row without `retry-after` (the doubling's exponent). */
   private strikes = 0;
 
-  constructor(private readonly config: RateLimitedConfig) {}
+  constructor(private config: RateLimitedConfig) {}
+
+  /** New settings (a config reload); a running cool-down keeps its end. */
+  setConfig(config: RateLimitedConfig): void {
+    this.config = config;
+  }
 
   onRateLimited(atMs: number, retryAfterMs: number | undefined): void {
     const { cooldownMs, maxCooldownMs } = this.config;

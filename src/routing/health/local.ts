@@ -3,7 +3,7 @@ import { defaultHealthConfig, type HealthConfig } from './breaker-schema.ts';
 import { Cooldown } from './cooldown.ts';
 import { countsAsAttempt, isTargetError, judgedLatencyMs, type AttemptOutcome } from './outcome.ts';
 import type { TargetHealth } from './target-health.ts';
-import type { TargetHealthSnapshot, TargetKey } from './view.ts';
+import { UNMEASURED, type TargetHealthSnapshot, type TargetKey } from './view.ts';
 import { HealthWindow, JSON_ANSWER, STREAM } from './window.ts';
 
 /**
@@ -38,21 +38,11 @@ export interface LocalHealthOptions {
   readonly maxTargets?: number;
 }
 
-/** The snapshot of a target without data: healthy, no samples. */
-const EMPTY: TargetHealthSnapshot = Object.freeze({
-  latencyMs: Object.freeze({}),
-  p95Ms: Object.freeze({}),
-  samples: 0,
-  errorRate: 0,
-  attempts: 0,
-  cachedInputShare: 0,
-  breaker: 'closed',
-});
 
 const SWEEP_EVERY_MS = 60_000;
 
 class TargetState {
-  readonly window: HealthWindow;
+  window: HealthWindow;
   readonly breaker: Breaker;
   readonly cooldown: Cooldown;
   lastSeenMs: number;
@@ -71,7 +61,7 @@ class TargetState {
 }
 
 export class LocalHealth implements TargetHealth {
-  private readonly config: HealthConfig;
+  private config: HealthConfig;
   private readonly targets = new Map<TargetKey, TargetState>();
   private readonly emit: TransitionListener;
   private readonly idleDropMs: number;
@@ -83,6 +73,23 @@ export class LocalHealth implements TargetHealth {
     this.emit = options.onTransition ?? (() => {});
     this.idleDropMs = Math.max(options.idleDropMs ?? 3_600_000, this.config.breaker.errors.windowMs);
     this.maxTargets = Math.max(1, options.maxTargets ?? 256);
+  }
+
+  /**
+   * New settings (a config reload). Every target keeps its breaker state, cool-down and window;
+   * only a changed `errors.windowMs` or `latencyHalfLifeMs` starts the targets' windows afresh
+   * (their sub-windows are cut by them), so the figures rebuild from new traffic.
+   */
+  configure(config: HealthConfig): void {
+    const old = this.config;
+    this.config = config;
+    const newWindow = old.breaker.errors.windowMs !== config.breaker.errors.windowMs || old.latencyHalfLifeMs !== config.latencyHalfLifeMs;
+    for (const st of this.targets.values()) {
+      st.breaker.setConfig(config.breaker);
+      st.cooldown.setConfig(config.rateLimited);
+      if (newWindow) st.window = new HealthWindow(config.breaker.errors.windowMs, config.latencyHalfLifeMs);
+      st.version += 1;
+    }
   }
 
   /** Records one upstream attempt's outcome (outcome.ts). O(1). */
@@ -111,6 +118,10 @@ export class LocalHealth implements TargetHealth {
    * probe's outcome is recorded or `probeTimeoutMs` passes. Call it only when the request will
    * really try the target if granted: a grant holds the probe.
    */
+  releaseProbe(key: TargetKey): void {
+    this.targets.get(key)?.breaker.releaseProbe();
+  }
+
   tryProbe(key: TargetKey, nowMs: number): boolean {
     const st = this.targets.get(key);
     if (st === undefined) return true;
@@ -126,7 +137,7 @@ export class LocalHealth implements TargetHealth {
    */
   get(key: TargetKey, nowMs: number): TargetHealthSnapshot {
     const st = this.targets.get(key);
-    if (st === undefined) return EMPTY;
+    if (st === undefined) return UNMEASURED;
     if (st.window.advance(nowMs)) st.version += 1;
     if (st.breaker.advance(nowMs)) st.version += 1;
     const second = Math.floor(nowMs / 1000);

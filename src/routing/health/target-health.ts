@@ -10,4 +10,10 @@ export interface TargetHealth extends HealthView {
   record(o: AttemptOutcome): void;
   /** True for exactly one caller per half-open probe (and for any caller while the breaker is closed). */
   tryProbe(key: TargetKey, nowMs: number): boolean;
+  /**
+   * Gives back a probe tryProbe granted to a request that then never tried the target (refused
+   * by a limit or budget, answered from the cache, or answered by an earlier target), so the
+   * half-open breaker does not wait `probeTimeoutMs` for an outcome that cannot come.
+   */
+  releaseProbe(key: TargetKey): void;
 }

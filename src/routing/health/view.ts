@@ -43,6 +43,17 @@ export interface TargetHealthSnapshot {
   readonly coolingUntilMs?: number;
 }
 
+/** A target nobody has measured: healthy, no samples (one frozen object for every read). */
+export const UNMEASURED: TargetHealthSnapshot = Object.freeze({
+  latencyMs: Object.freeze({}),
+  p95Ms: Object.freeze({}),
+  samples: 0,
+  errorRate: 0,
+  attempts: 0,
+  cachedInputShare: 0,
+  breaker: 'closed',
+});
+
 /** The read side: one snapshot per target, cheap (no allocation on the hot path beyond what is cached). */
 export interface HealthView {
   /** The target's health at `nowMs` (epoch ms). Unknown targets are healthy with no samples. */

@@ -76,10 +76,11 @@ export function parseRedisUrl(url: string): RedisTarget {
   const [mode, tls] = found;
   if (mode === 'single') {
     // Checked here so a typo fails at start; the URL itself goes to ioredis as before.
+    parseUserinfo(url, m[2]);
     return { mode, tls, url, nodes: parseHosts(url, m[3] || 'localhost', DEFAULT_PORT.single, false) };
   }
   const nodes = parseHosts(url, m[3] ?? '', DEFAULT_PORT[mode], true);
-  const auth = parseUserinfo(m[2]);
+  const auth = parseUserinfo(url, m[2]);
   const params = new URLSearchParams(m[5] ?? '');
   const path = (m[4] ?? '').split('/').filter((p) => p !== '').map(decodeURIComponent);
   if (mode === 'cluster') {
@@ -104,11 +105,18 @@ export function parseRedisUrl(url: string): RedisTarget {
   return { mode, tls, nodes, ...auth, masterName, ...(db !== undefined ? { db } : {}), ...sentinel };
 }
 
-function parseUserinfo(userinfo: string | undefined): { username?: string; password?: string } {
+function parseUserinfo(url: string, userinfo: string | undefined): { username?: string; password?: string } {
   if (!userinfo) return {};
   const i = userinfo.indexOf(':');
-  const username = decodeURIComponent(i < 0 ? userinfo : userinfo.slice(0, i));
-  const password = i < 0 ? undefined : decodeURIComponent(userinfo.slice(i + 1));
+  const decode = (text: string): string => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new RedisUrlError(url, 'the user or password is not valid percent-encoding: encode % @ : / ? # in them (encodeURIComponent)');
+    }
+  };
+  const username = decode(i < 0 ? userinfo : userinfo.slice(0, i));
+  const password = i < 0 ? undefined : decode(userinfo.slice(i + 1));
   // `redis://secret@host` means a password without a user, as redis-cli and ioredis read it.
   if (password === undefined) return username ? { password: username } : {};
   return { ...(username ? { username } : {}), ...(password ? { password } : {}) };
@@ -118,6 +126,9 @@ function parseHosts(url: string, hostlist: string, defaultPort: number, many: bo
   const parts = hostlist.split(',');
   if (!many && parts.length > 1) throw new RedisUrlError(url, 'one host only; for several use redis+sentinel:// or redis+cluster://');
   return parts.map((part) => {
+    // A second "@" means a password with a raw "@": the part after it is no host, and part of
+    // it is the password, so it is not echoed.
+    if (part.includes('@')) throw new RedisUrlError(url, 'a host holds "@": percent-encode "@" in the user or password as %40');
     const hp = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d+))?$/i.exec(part);
     if (!hp) throw new RedisUrlError(url, `"${part}" is not host[:port]`);
     const port = hp[2] === undefined ? defaultPort : Number(hp[2]);
@@ -128,7 +139,8 @@ function parseHosts(url: string, hostlist: string, defaultPort: number, many: bo
 
 /** The URL without its userinfo and query (where passwords live): safe for logs and errors. */
 export function redactUrl(url: string): string {
-  return url.trim().replace(/^([^:/?#]*:\/\/)[^@/?#]*@/, '$1').replace(/[?#].*$/, '');
+  // Up to the last "@" of the authority: a raw "@" inside a password must not leave its tail.
+  return url.trim().replace(/^([^:/?#]*:\/\/)[^/?#]*@/, '$1').replace(/[?#].*$/, '');
 }
 
 /**

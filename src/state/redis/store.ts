@@ -74,6 +74,8 @@ export class RedisStateStore implements StateStore {
   private readonly redis: (Redis | Cluster) & ScriptCommands;
   private readonly n: number;
   private closed = false;
+  /** Why the client is not connected (WRONGPASS, ECONNREFUSED, sentinels unreachable…), until it is. */
+  private lastConnectionError: Error | undefined;
 
   constructor(opts: RedisStoreOptions) {
     this.n = opts.subWindows ?? DEFAULT_SUB_WINDOWS;
@@ -89,7 +91,11 @@ export class RedisStateStore implements StateStore {
     });
     const onError = opts.onError;
     // ioredis emits 'error' on every failed (re)connect; without a listener it prints to stderr.
-    redis.on('error', (err: Error) => onError?.(err));
+    redis.on('error', (err: Error) => {
+      this.lastConnectionError = err;
+      onError?.(err);
+    });
+    redis.on('ready', () => (this.lastConnectionError = undefined));
     const define = (name: keyof ScriptCommands, lua: string): void => redis.defineCommand(name, { lua });
     define('llmxReserve', S.RESERVE);
     define('llmxSettle', S.SETTLE);
@@ -259,6 +265,11 @@ export class RedisStateStore implements StateStore {
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  notReadyReason(): string | undefined {
+    if (this.isReady()) return undefined;
+    return new StateUnavailableError('redis', 'connect', this.lastConnectionError ?? new Error('no connection yet')).message;
+  }
+
   isReady(): boolean {
     // A Cluster with one master down is still ready: calls to the other shards work.
     return !this.closed && this.redis.status === 'ready';
@@ -283,7 +294,10 @@ export class RedisStateStore implements StateStore {
     try {
       return await fn();
     } catch (err) {
-      throw new StateUnavailableError('redis', operation, err);
+      // ioredis fails a command on a closed connection with "Connection is closed"; the reason
+      // it is closed (a wrong password, say) is only in its last 'error' event.
+      const why = !this.isReady() && this.lastConnectionError ? new Error(`not connected (${this.lastConnectionError.message})`) : err;
+      throw new StateUnavailableError('redis', operation, why);
     }
   }
 }

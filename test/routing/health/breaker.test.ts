@@ -136,6 +136,16 @@ describe('half-open probe', () => {
     assert.deepEqual(steps(transitions), ['closed>open:errors', 'open>half-open:errors']);
   });
 
+  it('a probe given back unused (the request never tried the target) can be taken by the next request', () => {
+    const { h, reopen } = opened();
+    assert.equal(h.tryProbe(KEY, reopen), true);
+    assert.equal(h.tryProbe(KEY, reopen + 1), false, 'the probe is out');
+    h.releaseProbe(KEY);
+    assert.equal(h.get(KEY, reopen + 2).breaker, 'half-open', 'still half-open: nothing was learned');
+    assert.equal(h.tryProbe(KEY, reopen + 2), true, 'the next request takes it');
+    h.releaseProbe('unknown/target');
+  });
+
   it('success closes, clears the counts that opened it, and lets everyone through', () => {
     const { h, reopen, transitions } = opened();
     assert.equal(h.tryProbe(KEY, reopen), true);
