@@ -1,7 +1,23 @@
 import { createServer } from 'node:net';
 
-/** A free loopback TCP port (bound and released; the window for a race is tiny on a test box). */
+/** A free loopback TCP port, never one this process handed out before (bound and released: another process may still take it first, a small window on a test box). Throws after 20 tries. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  // The OS may hand a just-released port out again; two listeners given the same port and
+  // started together (the benchmark starts its gateways side by side) then collide. Never give
+  // one port twice in a process (the set is trimmed once large: by then the first are long bound).
+  for (let i = 0; i < 20; i++) {
+    const port = await anyFreePort(host);
+    if (handedOut.has(port)) continue;
+    if (handedOut.size >= 4096) handedOut.clear();
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port on ${host} that this process has not handed out already`);
+}
+
+const handedOut = new Set<number>();
+
+function anyFreePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();

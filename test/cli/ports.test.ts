@@ -34,3 +34,8 @@ test("the port in Envoy's bind failure", () => {
   assert.equal(envoyBindFailurePort(said), 45627);
   assert.equal(envoyBindFailurePort('all good'), undefined);
 });
+
+test('freePort never hands out the same port twice in a process (listeners started together must not collide)', async () => {
+  const ports = await Promise.all(Array.from({ length: 200 }, () => freePort()));
+  assert.equal(new Set(ports).size, ports.length);
+});

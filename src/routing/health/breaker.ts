@@ -109,10 +109,10 @@ export class Breaker {
         return changed;
       }
       if (o.result === 'ok' && !slow) {
-        this.close(o.atMs, `probe answered in ${o.latencyMs ?? '?'} ms`);
+        this.close(o.atMs, `probe answered in ${o.latencyMs === undefined ? '?' : Math.round(o.latencyMs)} ms`);
       } else {
         const reason: BreakerReason = isTargetError(o.result) ? 'errors' : 'latency';
-        this.open(reason, o.atMs, isTargetError(o.result) ? `probe failed (${o.result})` : `probe answered in ${o.latencyMs} ms, above ${threshold} ms`, 'half-open');
+        this.open(reason, o.atMs, isTargetError(o.result) ? `probe failed (${o.result})` : `probe answered in ${Math.ceil(o.latencyMs!)} ms, above ${threshold} ms`, 'half-open');
       }
       return true;
     }
@@ -121,7 +121,7 @@ export class Breaker {
     if (slow) {
       this.slowRun += 1;
       if (this.slowRun >= this.config.latency.consecutive) {
-        this.open('latency', o.atMs, `${this.slowRun} attempts in a row above ${threshold} ms (last ${o.latencyMs} ms)`, 'closed');
+        this.open('latency', o.atMs, `${this.slowRun} attempts in a row above ${threshold} ms (last ${Math.ceil(o.latencyMs!)} ms)`, 'closed');
         return true;
       }
     } else if (o.result === 'ok') {

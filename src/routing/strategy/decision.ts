@@ -66,8 +66,8 @@ export class RoutingDecision {
       }
       if (flags & COOLING) parts.push(`cooling down after a provider 429${snap.coolingUntilMs ? ` until ${new Date(snap.coolingUntilMs).toISOString()}` : ''}`);
     }
-    if (flags & SLA) parts.push(`p95 ${Math.round(this.figures[at + P95_MS]!)} ms > SLA ${routing.latencySlaMs} ms`);
-    if (flags & PRICE) parts.push(`estimate ${usd(this.figures[at + COST_USD]!)} USD > max ${routing.maxPriceUsd} USD`);
+    if (flags & SLA) parts.push(`p95 ${Math.ceil(this.figures[at + P95_MS]!)} ms > SLA ${routing.latencySlaMs} ms`);
+    if (flags & PRICE) parts.push(`estimate ${usd(this.figures[at + COST_USD]!)} USD > max ${usd(routing.maxPriceUsd!)} USD`);
     return parts.join('; ');
   }
 }

@@ -3,15 +3,15 @@ import { score } from './figures.ts';
 /**
  * `latency`: buf[start, end) (config order) by recent latency (the score, ms; NaN without
  * samples), fastest first, with a tolerance band:
- * 1. the band: measured targets within `best × (1 + tolerance)`, in an order drawn uniformly at
- *    random per request. Equal chances, not by inverse latency: differences inside the band are
- *    what the band declares noise (a decaying average moves by that much between requests), and
- *    weighting by them would bring back the herding the band is there to stop;
- * 2. targets without samples, in config order: not known to be fast, so after the band; not
- *    known to be slow, so before slower measured ones. With no samples at all this is config
- *    order (priority), the predictable cold start. They gain samples from failovers and from the
- *    active probes (issue 9, item 7);
- * 3. the slower measured targets, fastest first (ties: config order).
+ * 1. the band: measured targets within `best × (1 + tolerance)`, and targets without samples, in
+ *    an order drawn uniformly at random per request. Equal chances, not by inverse latency:
+ *    differences inside the band are what the band declares noise (a decaying average moves by
+ *    that much between requests), and weighting by them would bring back the herding the band is
+ *    there to stop. Unmeasured targets are in the band so that real traffic measures them: put
+ *    after it, a target nobody has measured would never be tried first and stay unmeasured for
+ *    as long as the measured ones answer (a new user saw `chat-fastest` never leave its first
+ *    target). With no samples at all, every target shares the load until measured;
+ * 2. the slower measured targets, fastest first (ties: config order).
  */
 export function arrangeByLatency(buf: Int32Array, start: number, end: number, figures: Float64Array, tolerance: number, random: () => number): void {
   let best = Infinity;
@@ -19,20 +19,19 @@ export function arrangeByLatency(buf: Int32Array, start: number, end: number, fi
     const s = score(figures, buf[i]!);
     if (s < best) best = s;
   }
-  if (best === Infinity) return; // no samples: config order
-  const limit = best * (1 + tolerance);
-  // stable insertion sort by (group, latency); unmeasured keep config order
+  const limit = best * (1 + tolerance); // Infinity with no samples: every target in the band
+  // stable insertion sort: the band (config order, shuffled below), then slower ones by latency
   let bandSize = 0;
-  for (let i = start; i < end; i++) if (groupOf(score(figures, buf[i]!), limit) === BAND) bandSize++;
+  for (let i = start; i < end; i++) if (inBand(score(figures, buf[i]!), limit)) bandSize++;
   for (let i = start + 1; i < end; i++) {
     const t = buf[i]!;
     const s = score(figures, t);
-    const g = groupOf(s, limit);
+    const band = inBand(s, limit);
     let j = i - 1;
     while (j >= start) {
       const u = buf[j]!;
-      const gu = groupOf(score(figures, u), limit);
-      if (gu < g || (gu === g && (g === UNMEASURED || score(figures, u) <= s))) break;
+      const su = score(figures, u);
+      if (inBand(su, limit) ? true : !band && su <= s) break;
       buf[j + 1] = u;
       j--;
     }
@@ -47,11 +46,7 @@ export function arrangeByLatency(buf: Int32Array, start: number, end: number, fi
   }
 }
 
-const BAND = 0;
-const UNMEASURED = 1;
-const SLOWER = 2;
-
-/** NaN (no samples) compares false both ways: UNMEASURED. */
-function groupOf(latencyMs: number, limit: number): number {
-  return latencyMs <= limit ? BAND : latencyMs > limit ? SLOWER : UNMEASURED;
+/** In the band: within the limit, or unmeasured (NaN: no samples). */
+function inBand(latencyMs: number, limit: number): boolean {
+  return !(latencyMs > limit);
 }

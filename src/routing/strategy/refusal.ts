@@ -30,7 +30,7 @@ export function refusalFor(input: OrderInput, figures: Float64Array): RoutingRef
   }
   if (servable === 0) return { reason: 'capability', unmet: unmetOf(0), message: 'no target of this model can serve this request' };
   const parts: string[] = [];
-  if (flags & SLA) parts.push(`latencySlaMs ${input.routing.latencySlaMs} ms (${overSla} target(s) above it, p95 from ${Math.round(bestP95)} ms)`);
-  if (flags & PRICE) parts.push(`maxPriceUsd ${input.routing.maxPriceUsd} USD (${overPrice} target(s) above it, estimates from ${usd(bestCost)} USD)`);
+  if (flags & SLA) parts.push(`latencySlaMs ${input.routing.latencySlaMs} ms (${overSla} target(s) above it, p95 from ${Math.ceil(bestP95)} ms)`);
+  if (flags & PRICE) parts.push(`maxPriceUsd ${usd(input.routing.maxPriceUsd!)} USD (${overPrice} target(s) above it, estimates from ${usd(bestCost)} USD)`);
   return { reason: 'unmet', unmet: unmetOf(flags), message: `no target meets this model's routing constraints: ${parts.join(', ')}` };
 }

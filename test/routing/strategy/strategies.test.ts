@@ -120,11 +120,18 @@ describe('latency: fastest first, near-equals share', () => {
     }
     assert.deepEqual([...seen].sort(), ['1,3', '3,1']);
   });
-  test('targets without samples: after the band, before slower measured ones, in config order; none measured = config order', () => {
+  test('targets without samples share the band, so real traffic measures them; slower measured ones come after', () => {
     const h = new FakeHealth().set('b/m', { latencyMs: { json: 5000 } }).set('d/m', { latencyMs: { json: 100 } });
-    assert.deepEqual(orderTargets(inputOf({ targets: targetsOf(4), routing: { strategy: 'latency' }, health: h })).order, [3, 0, 2, 1]);
+    const counts = firstCounts(2000, (random) => inputOf({ targets: targetsOf(4), routing: { strategy: 'latency' }, health: h, random }), 4);
+    // Band: d (100 ms) and the unmeasured a and c, a third each; b (5,000 ms) never first.
+    for (const i of [0, 2, 3]) assert.ok(Math.abs(counts[i]! - 2000 / 3) < 85, `first counts ${counts}`);
+    assert.equal(counts[1], 0);
+    const one = orderTargets(inputOf({ targets: targetsOf(4), routing: { strategy: 'latency' }, health: h }));
+    assert.equal(one.order[3], 1, 'the slower measured target is last');
+    // Nothing measured: every target shares the load until measured.
+    const cold = firstCounts(1500, (random) => inputOf({ targets: targetsOf(3), routing: { strategy: 'latency' }, random }), 3);
+    for (const c of cold) assert.ok(Math.abs(c - 500) < 75, `cold first counts ${cold}`);
     const d = orderTargets(inputOf({ targets: targetsOf(3), routing: { strategy: 'latency' } }));
-    assert.deepEqual(d.order, [0, 1, 2]);
     assert.deepEqual(d.explain().candidates.map((c) => c.score), [undefined, undefined, undefined]);
   });
 });
