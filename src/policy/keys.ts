@@ -3,6 +3,35 @@ import { ConfigError } from '../config/errors.ts';
 import type { KeyConfig } from '../config/keys-schema.ts';
 import { compileScope, type ModelScope } from './model-scope.ts';
 
+/** A key's fields, as gateway.yaml (KeyConfig) and the admin API's store (StoredKey) both hold them. */
+export interface KeyFields {
+  readonly name: string;
+  readonly team: string;
+  readonly feature?: string | undefined;
+  /** Model-name patterns; absent: every model. */
+  readonly models?: readonly string[] | undefined;
+  readonly disabled: boolean;
+  /** ISO 8601 time. */
+  readonly expiresAt?: string | undefined;
+  readonly usageCost?: boolean | undefined;
+  readonly explain?: boolean | undefined;
+}
+
+/** The key as the request path sees it: scope compiled, expiry as epoch ms, optional flags only when on. Frozen. */
+export function gatewayKeyOf(k: KeyFields): GatewayKey {
+  const expiresAtMs = k.expiresAt === undefined ? undefined : Date.parse(k.expiresAt);
+  return Object.freeze({
+    name: k.name,
+    team: k.team,
+    ...(k.feature !== undefined ? { feature: k.feature } : {}),
+    scope: compileScope(k.models),
+    disabled: k.disabled,
+    ...(expiresAtMs !== undefined ? { expiresAtMs } : {}),
+    ...(k.usageCost === true ? { usageCost: true } : {}),
+    ...(k.explain === true ? { explain: true } : {}),
+  });
+}
+
 /** A gateway key as the request path sees it: who calls (for logs, metrics, limits) and what it may use. */
 export interface GatewayKey {
   readonly name: string;
@@ -59,18 +88,7 @@ export function compileKeys(
         throw new ConfigError(source, `${at}.models[${j}]`, `"${p}" names no model or alias (patterns are exact and case-sensitive; use * for a family)`);
       }
     });
-    let expiresAtMs: number | undefined;
-    if (k.expiresAt !== undefined) expiresAtMs = Date.parse(k.expiresAt);
-    const key: GatewayKey = Object.freeze({
-      name: k.name,
-      team: k.team,
-      ...(k.feature !== undefined ? { feature: k.feature } : {}),
-      scope: compileScope(k.models),
-      disabled: k.disabled,
-      ...(expiresAtMs !== undefined ? { expiresAtMs } : {}),
-      ...(k.usageCost ? { usageCost: true } : {}),
-      ...(k.explain ? { explain: true } : {}),
-    });
+    const key = gatewayKeyOf(k);
     const hashes: Array<{ hash: string; path: string }> = [];
     if (k.fromEnv !== undefined) {
       const secret = env[k.fromEnv];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { MODEL_PATTERN_RE, compileScope } from './model-scope.ts';
-import type { GatewayKey } from './keys.ts';
+import { MODEL_PATTERN_RE } from './model-scope.ts';
+import { gatewayKeyOf, type GatewayKey } from './keys.ts';
 
 /**
  * A gateway key created through the admin API, as the state backend stores it: record
@@ -46,17 +46,7 @@ export function decodeStoredKey(value: string): StoredKey {
   return key;
 }
 
-/** The key as the request path sees it (src/policy/keys.ts), with its scope compiled. */
+/** The key as the request path sees it (src/policy/keys.ts gatewayKeyOf, shared with gateway.yaml's keys). */
 export function toGatewayKey(key: StoredKey): GatewayKey {
-  const expiresAtMs = key.expiresAt === undefined ? undefined : Date.parse(key.expiresAt);
-  return Object.freeze({
-    name: key.name,
-    team: key.team,
-    ...(key.feature !== undefined ? { feature: key.feature } : {}),
-    scope: compileScope(key.models),
-    disabled: key.disabled,
-    ...(expiresAtMs !== undefined ? { expiresAtMs } : {}),
-    ...(key.usageCost === true ? { usageCost: true } : {}),
-    ...(key.explain === true ? { explain: true } : {}),
-  });
+  return gatewayKeyOf(key);
 }
