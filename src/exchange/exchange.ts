@@ -9,7 +9,7 @@ import type { RoutingDecision } from '../routing/strategy/decision.ts';
 import type { Admission } from '../policy/pipeline.ts';
 import type { ThinkingLink } from '../policy/thinking-step.ts';
 import type { ExchangeCache } from '../policy/response-cache/exchange-io.ts';
-import type { TargetKey } from '../routing/health/view.ts';
+import { NO_TARGETS, type TargetKey } from '../routing/health/view.ts';
 
 export interface Attempt {
   readonly provider: RuntimeProvider;
@@ -71,7 +71,7 @@ export class Exchange {
   /** Why the plan has this order (src/routing/strategy/decision.ts); set once routing ran, also for a refusal. */
   routing: RoutingDecision | undefined;
   /** Half-open probes routing granted this request; finish gives back the ones no attempt used. */
-  probes: readonly TargetKey[] = [];
+  probes: readonly TargetKey[] = NO_TARGETS;
   /** The caller asked for `x-gateway-explain` and its key may (`explain: true`): the explanation goes on the response. */
   explain = false;
   stream = false;

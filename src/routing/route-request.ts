@@ -4,7 +4,7 @@ import type { Exchange } from '../exchange/exchange.ts';
 import type { ChatRequest } from '../openai/chat-request.ts';
 import { requestOutputTokens } from '../policy/rate-limit-exchange.ts';
 import type { TargetHealth } from './health/target-health.ts';
-import { UNMEASURED, type HealthView, type TargetKey } from './health/view.ts';
+import { NO_TARGETS, UNMEASURED, type HealthView, type TargetKey } from './health/view.ts';
 import type { RoutingPlan } from './plan.ts';
 import { servableMask } from './request-plan.ts';
 import type { RoutingDecision } from './strategy/decision.ts';
@@ -48,7 +48,6 @@ export interface RoutedRequest {
   readonly probes: readonly TargetKey[];
 }
 
-const NO_PROBES: readonly TargetKey[] = Object.freeze([]);
 
 /**
  * Orders `model`'s targets for `request` (`promptTokens`: the request's prompt estimate, tokens).
@@ -59,7 +58,7 @@ export function routeRequest(model: RuntimeModel, request: ChatRequest, promptTo
   const servable = servableMask(model.targets, request);
   const health = opts.health;
   const nowMs = opts.nowMs;
-  let probes = NO_PROBES;
+  let probes = NO_TARGETS;
   // orderTargets asks only for half-open targets' probes: a grant is a probe this request holds.
   const tryProbe = health
     ? (key: TargetKey): boolean => {

@@ -10,6 +10,9 @@
 /** `<provider>/<provider model>`, e.g. `openai/gpt-4o-mini`. */
 export type TargetKey = string;
 
+/** No targets: one frozen empty list to share (e.g. a request holding no half-open probe). */
+export const NO_TARGETS: readonly TargetKey[] = Object.freeze([]);
+
 export const targetKey = (provider: string, model: string): TargetKey => `${provider}/${model}`;
 
 /** Circuit breaker state (closed: normal; open: skipped until `until`; half-open: one probe may pass). */
