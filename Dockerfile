@@ -13,6 +13,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+# The admin dashboard's page (plain HTML, CSS and browser JS; src/admin/dashboard/assets.ts looks beside the compiled file).
+COPY --from=build /app/src/admin/dashboard/page ./dist/admin/dashboard/page
 COPY config ./config
 USER node
 EXPOSE 50051 9464

@@ -70,6 +70,10 @@ function metrics(a: BenchResult, b: BenchResult): Metric[] {
     const fa = ca ? failures(ca) : Number.NaN;
     out.push({ name: `${id} failed requests`, a: fa, b: failures(cb), noiseA: 0, noiseB: 0, better: 'lower', floor: 0, rel: 0, unit: '' });
   }
+  for (const rb of b.routing?.rows ?? []) {
+    const rowA = a.routing?.rows.find((x) => x.case === rb.case);
+    est(`per-request planning: ${rb.case}`, rowA ? { value: rowA.us, noise: rowA.noiseUs, rounds: [] } : null, { value: rb.us, noise: rb.noiseUs, rounds: [] }, 'lower', 1, 0.25, 'µs');
+  }
   const ra = a.processes['extproc']?.peakRssMB ?? Number.NaN;
   const rb = b.processes['extproc']?.peakRssMB ?? Number.NaN;
   out.push({ name: 'ext_proc peak RSS', a: ra, b: rb, noiseA: 0, noiseB: 0, better: 'lower', floor: 10, rel: 0.15, unit: 'MB' });

@@ -1,6 +1,7 @@
 import type { EnvInfo } from './env-info.ts';
 import { gatewayProcs, POLICIES_OFF_PATH, type PathDef, type PathId } from './paths.ts';
 import type { Profile } from './profiles.ts';
+import type { RoutePlanningResult } from './routing-order.ts';
 import { summarize, type OverheadSummary } from './prom.ts';
 import type { CpuSnapshot } from './sampler.ts';
 import type { Settings } from './settings.ts';
@@ -61,7 +62,8 @@ export interface PairResult {
 }
 
 export interface TargetResult {
-  path: PathId;
+  /** The path measured, or `in-process` for a measurement without Envoy (per-request planning). */
+  path: PathId | 'in-process';
   what: string;
   target: string;
   value: number | null;
@@ -93,6 +95,8 @@ export interface BenchResult {
    * what the policies add (`satRatio` = throughput with / without; `c1` = added latency).
    */
   policyPairs?: PairResult[];
+  /** What per-request planning adds: routeRequest per strategy, in-process, µs per request (bench/routing-order.ts). */
+  routing?: RoutePlanningResult;
 }
 
 function roleCpu(path: PathDef, cpu: CpuSnapshot): Record<string, number> {
@@ -270,8 +274,12 @@ function pairOf(c: RawCell, base: RawCell): PairResult {
   return { path: c.path.id, baseline: base.path.id, profile: c.profile.id, satRatio, c1, rates, stream };
 }
 
-function targetsOf(cells: CellResult[], pairs: PairResult[], processes: BenchResult['processes'], paths: PathDef[]): TargetResult[] {
+function targetsOf(cells: CellResult[], pairs: PairResult[], processes: BenchResult['processes'], paths: PathDef[], routing: RoutePlanningResult | undefined): TargetResult[] {
   const out: TargetResult[] = [];
+  // issue 9: per-request planning adds at most 0.02 ms of handler time, per strategy.
+  for (const r of routing?.rows ?? []) {
+    out.push({ path: 'in-process', what: `per-request planning (routeRequest): ${r.case}`, target: `≤ ${routing!.targetUs}`, value: r.us, unit: 'µs/req', met: Number.isFinite(r.us) ? r.us <= routing!.targetUs : null });
+  }
   const pair = (path: PathId, profile: Profile['id']): PairResult | undefined => pairs.find((p) => p.path === path && p.profile === profile);
   const cell = (path: PathId, profile: Profile['id']): CellResult | undefined => cells.find((c) => c.path === path && c.profile === profile);
   const add = (path: PathId, what: string, target: string, value: number | undefined | null, unit: string, ok: (v: number) => boolean): void => {
@@ -307,7 +315,7 @@ function targetsOf(cells: CellResult[], pairs: PairResult[], processes: BenchRes
 
 export function buildResult(
   raw: RawRun,
-  meta: { mode: Settings['mode']; startedAt: Date; env: EnvInfo; settings: Settings; processes: BenchResult['processes'] },
+  meta: { mode: Settings['mode']; startedAt: Date; env: EnvInfo; settings: Settings; processes: BenchResult['processes']; routing?: RoutePlanningResult },
 ): BenchResult {
   const cells: CellResult[] = [];
   const pairs: PairResult[] = [];
@@ -359,7 +367,8 @@ export function buildResult(
     pairs,
     ...(policyPairs.length ? { policyPairs } : {}),
     processes: meta.processes,
-    targets: targetsOf(cells, pairs, meta.processes, raw.paths),
+    ...(meta.routing ? { routing: meta.routing } : {}),
+    targets: targetsOf(cells, pairs, meta.processes, raw.paths, meta.routing),
     problems,
     broken: cells.some((c) => (c.saturation?.ok ?? 0) + (c.c1?.ok ?? 0) + sum(c.rates.map((r) => r.ok)) === 0),
   };

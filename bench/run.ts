@@ -14,6 +14,7 @@ import { renderMarkdown } from './report.ts';
 import { buildResult, type BenchResult } from './result.ts';
 import { ProcessSampler } from './sampler.ts';
 import { settingsFor, type Mode } from './settings.ts';
+import { measureRoutePlanning } from './routing-order.ts';
 import { runSoak } from './soak.ts';
 import { runSuite } from './suite.ts';
 import { ROOT, startTopology } from './topology.ts';
@@ -113,6 +114,10 @@ async function main(): Promise<number> {
   if (values['extproc-flags'] !== undefined) settings.extprocFlags = values['extproc-flags'].split(/\s+/).filter(Boolean);
   for (const p of settings.paths) if (!ALL_PATHS.some((x) => x.id === p)) throw new Error(`unknown path ${p}`);
 
+  // In-process and first, while nothing else of the bench runs: seconds (quick: well under one).
+  log('bench: per-request planning (routeRequest in-process, bench/routing-order.ts)');
+  const routing = measureRoutePlanning(mode === 'quick' ? { batches: 2, perBatch: 2_000 } : {});
+  for (const r of routing.rows) log(`  ${r.case.padEnd(40)} ${r.us.toFixed(2).padStart(6)} µs/req (with explain() ${r.usWithExplain.toFixed(2)})`);
   log(`bench: ${mode} run; starting simulated providers, bare Envoy and the gateway (logs in ${runDir})`);
   const gatewayEnvoyTemplate = values['gateway-envoy-config'] ? path.resolve(values['gateway-envoy-config']) : undefined;
   const policyGateways = ALL_PATHS.filter((p) => p.policies && settings.paths.includes(p.id)).map((p) => p.policies!);
@@ -132,7 +137,7 @@ async function main(): Promise<number> {
     for (const name of Object.keys(topo.pids())) {
       processes[name] = { cpuS: Math.round((cpuTotal[name] ?? Number.NaN) * 10) / 10, peakRssMB: Math.round((sampler.peakRssMB[name] ?? Number.NaN) * 10) / 10 };
     }
-    result = buildResult(raw, { mode, startedAt, env, settings, processes });
+    result = buildResult(raw, { mode, startedAt, env, settings, processes, routing });
     if (gatewayEnvoyTemplate) result.gatewayEnvoyTemplate = path.relative(ROOT, gatewayEnvoyTemplate);
   } finally {
     sampler?.stop();

@@ -1,21 +1,31 @@
 import type { Server } from 'node:http';
 import { ConfigStore } from './config/store.ts';
 import { ConfigError } from './config/errors.ts';
-import { createProcessorFactory } from './exchange/processor-factory.ts';
+import { createProcessorFactory, FILTER_METADATA_KEY } from './exchange/processor-factory.ts';
 import { ExchangeRegistry } from './exchange/registry.ts';
 import { ExtProcServer } from './extproc/server.ts';
 import { AccessLogService } from './extproc/access-log-service.ts';
 import { EnvoyOutcomes } from './exchange/envoy-outcomes.ts';
 import { GatewayMetrics } from './metrics/metrics.ts';
 import { startMetricsServer } from './metrics/server.ts';
-import { createLogger, type Logger } from './observability/logger.ts';
+import { closeLogger, createLogger, type Logger } from './observability/logger.ts';
 import { bindErrorCode, ListenError } from './listen-error.ts';
 import { startAdminRuntime, type AdminRuntime } from './admin/runtime.ts';
 import { applyStateSettings, createStateStore, stateConfigFrom, stateLogFields, type StateStore } from './state/index.ts';
 import { createPolicies, type Policies } from './policy/index.ts';
-import { LocalHealth } from './routing/health/local.ts';
+import { createTargetHealth, targetKeysOf, type GatewayHealth } from './routing/health/fleet/create.ts';
 import { reportTransitions } from './routing/health/report.ts';
 import { UpstreamAttempts } from './routing/health/upstream-attempts.ts';
+import { ActiveProbes, probeTargetsOf } from './routing/health/probes/scheduler.ts';
+import { ProbeGate } from './routing/health/probes/probe-gate.ts';
+import { httpProbeSender } from './routing/health/probes/send.ts';
+import { PriceRefresher } from './pricing/refresh.ts';
+import { SpendRecorder } from './observability/spend-recorder.ts';
+import { RecentRequests, teeRequestLines } from './observability/recent-requests.ts';
+import { requestLogFile } from './observability/log-file.ts';
+import { resolveTracing } from './tracing/config.ts';
+import { setTracing, tracing, TRACING_OFF } from './tracing/hooks.ts';
+import { startTracing } from './tracing/start.ts';
 
 export interface GatewayOptions {
   configFile: string;
@@ -52,24 +62,50 @@ export class Gateway {
     private readonly policies: Policies,
     /** Whether stop() closes `state` (it was opened here, not given). */
     private readonly ownsState: boolean,
+    /** Target health; stop() ends its fleet sync and Redis connection. */
+    private readonly health: GatewayHealth,
+    /** The price table's refresh (gateway.yaml `pricing.source`): its status for the dashboard and metrics. */
+    readonly prices: PriceRefresher,
+    /** The spend history's batch; stop() writes what is left before the state store closes. */
+    readonly spendHistory: SpendRecorder,
   ) {}
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
-    const logger = opts.logger ?? createLogger();
     const configs = new ConfigStore(opts.configFile, opts.env ?? process.env);
+    // gateway.yaml `observability.requestLog.file`: every line also to a rotating file (read at start).
+    const logger = opts.logger ?? createLogger(undefined, undefined, requestLogFile(configs.current.observability.requestLog.file));
+    // The dashboard's *Recent requests*: this replica's last request lines, kept as they are logged.
+    const recent = new RecentRequests(200);
     const metrics = new GatewayMetrics();
     const registry = new ExchangeRegistry(50_000, 30 * 60_000);
     const cfg = configs.current;
     const env = opts.env ?? process.env;
+    // OpenTelemetry spans (src/tracing/) when observability.tracing or OTEL_EXPORTER_OTLP_* names a
+    // receiver; else TRACING_OFF and no OpenTelemetry module is loaded. Before the policy steps, which it wraps.
+    const tracer = await startTracing(resolveTracing(cfg.observability.tracing, env), logger, FILTER_METADATA_KEY);
+    setTracing(tracer);
     const ownsState = opts.state === undefined;
     const state = opts.state ?? (await createStateStore(stateConfigFrom(cfg.state, env), env));
     let stateSettings = cfg.state;
-    const closeState = async (): Promise<void> => {
-      if (ownsState) await state.close();
-    };
+    // Scrape-time gauges (model SLAs, team budgets, Redis health) read the live config and the state backend.
+    metrics.sources = { config: () => configs.current, state };
     // Target health (src/routing/health/): answers from the request path, failed attempts from
     // Envoy's upstream log; breaker changes are logged and counted. Reconfigured on reload.
-    const health = new LocalHealth({ config: cfg.routingHealth, onTransition: reportTransitions(logger, metrics) });
+    // Shared by the fleet over Redis when REDIS_URL is set (health/fleet/), else per process.
+    const health = createTargetHealth({ config: cfg.routingHealth, onTransition: reportTransitions(logger, metrics), env, redis: cfg.state.redis, log: logger });
+    health.track(targetKeysOf(cfg));
+    // Every failed start below goes through here: the health's Redis connection and timer end too.
+    const closeState = async (): Promise<void> => {
+      await health.close();
+      if (ownsState) await state.close();
+    };
+    // The price table: refreshed from pricing.source (started below, once nothing can fail),
+    // each success rebuilding the config on the new catalogue.
+    const prices = new PriceRefresher({
+      rebuild: () => configs.rebuild(),
+      log: logger,
+      onResult: (ok, atMs) => metrics.priceRefreshed(ok ? 'ok' : 'failed', atMs),
+    });
     const admin = await startAdminRuntime({
       configs,
       logger,
@@ -77,17 +113,33 @@ export class Gateway {
       state,
       // POST /admin/routing/explain reads the same health the request path does.
       health: () => health,
+      priceStatus: () => prices.status(),
+      dashboard: { registry: metrics.registry, recent },
       ...(opts.adminListen ? { listen: opts.adminListen } : {}),
     }).catch(async (err: unknown) => {
       registry.close();
       await closeState();
       throw err;
     });
-    const policies = createPolicies({ store: state, logger, metrics });
+    const policies = createPolicies({ store: state, logger, metrics, health: () => health });
     // Late upstream-log entries find their request: in flight, held for Envoy's account, or just finished.
     let held: EnvoyOutcomes | undefined;
     const upstreamAttempts = new UpstreamAttempts({ health, metrics, lookup: (id) => registry.get(id) ?? held?.heldExchange(id) });
-    const sinks = { logger, metrics, policies: policies.pipeline, health, upstreamAttempts };
+    // Active probes of idle targets (routing.health.probes, off by default), sent through this gateway's Envoy listener.
+    const probeGate = new ProbeGate();
+    const probeUrl = env.GATEWAY_PROBE_URL;
+    const probes = new ActiveProbes({
+      health,
+      send: probeUrl ? httpProbeSender(probeUrl, probeGate) : async () => 'unreachable',
+      onOutcome: (t, outcome) => metrics.healthProbes.inc({ target: t.key, outcome }),
+    });
+    const configureProbes = (c: typeof cfg): void => {
+      if (c.routingHealth.probes && !probeUrl) logger.warn('routing.health.probes is set but GATEWAY_PROBE_URL (the gateway\'s Envoy listener) is not: no probes are sent');
+      probes.configure(probeUrl ? c.routingHealth.probes : undefined, probeTargetsOf(c));
+    };
+    // Hourly spend per team, provider and model into the state backend (GET /admin/spend), batched each second.
+    const spendHistory = new SpendRecorder({ store: state, keepMs: () => configs.current.observability.spendHistory.keepDays * 86_400_000, log: logger });
+    const sinks = { logger: teeRequestLines(logger, recent), metrics, policies: policies.pipeline, health, upstreamAttempts, probeGate, spendHistory };
     // Envoy's access log (envoy.yaml `access_log`) tells the log what Envoy answered itself.
     const outcomes = new EnvoyOutcomes(sinks, { inFlight: (id) => registry.get(id) !== undefined });
     held = outcomes;
@@ -96,7 +148,7 @@ export class Gateway {
       onAttempt: (attempt) => upstreamAttempts.onAttempt(attempt),
       onError: (err) => logger.warn({ err }, 'Envoy access log entry dropped'),
     });
-    const extproc = new ExtProcServer(createProcessorFactory(configs, registry, { ...sinks, outcomes }, admin.stateKeys), {
+    const extproc = new ExtProcServer(tracer.wrapFactory(createProcessorFactory(configs, registry, { ...sinks, outcomes }, admin.stateKeys)), {
       listen: opts.listen ?? cfg.listen,
       // Bodies travel inside one gRPC message; leave room for framing and headers.
       maxMessageBytes: cfg.maxBodyBytes * 2 + 1024 * 1024,
@@ -129,6 +181,9 @@ export class Gateway {
         onReload: (c) => {
           metrics.configReloads.inc({ result: 'applied' });
           health.configure(c.routingHealth);
+          health.track(targetKeysOf(c));
+          void prices.configure(c.priceSource);
+          configureProbes(c);
           if (ownsState) {
             // The command timeout reaches the live client; the rest waits for a restart (not refused).
             const { needRestart } = applyStateSettings(state, stateSettings, c.state);
@@ -152,7 +207,17 @@ export class Gateway {
     // wrong password or unreachable sentinels must not look like a healthy start.
     const stateDown = state.isReady() ? undefined : state.notReadyReason?.();
     if (stateDown) logger.warn({ state: state.backend, reason: stateDown }, 'state backend not reachable at start; limits and budgets apply their onStateError until it answers');
-    return new Gateway(configs, extproc, registry, metrics, logger, outcomes, metricsServer, () => (serving = false), admin, state, policies, ownsState);
+    // Last: nothing below can fail, so a failed start leaves no probe timer behind.
+    configureProbes(cfg);
+    // The first refresh is awaited (bounded by its timeoutMs), so a gateway that answers serves
+    // current prices; a failed one leaves the bundled catalogue in force.
+    await prices.configure(cfg.priceSource);
+    const markNotServing = (): void => {
+      serving = false;
+      probes.stop();
+      prices.stop();
+    };
+    return new Gateway(configs, extproc, registry, metrics, logger, outcomes, metricsServer, markNotServing, admin, state, policies, ownsState, health, prices, spendHistory);
   }
 
   get port(): number {
@@ -168,9 +233,14 @@ export class Gateway {
     this.outcomes.close();
     this.registry.close();
     await this.policies.close();
+    await this.health.close();
+    await this.spendHistory.close();
     // After every settlement: the embedded store commits pending spend as it closes.
     if (this.ownsState) await this.state.close();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => this.logger.flush(() => resolve()));
+    // The spans of the requests settled above are flushed to the receiver.
+    await tracing().shutdown();
+    setTracing(TRACING_OFF);
+    await closeLogger(this.logger);
   }
 }

@@ -9,6 +9,9 @@ import { compactExplanation, type CompactExplanation } from '../routing/explain-
 import type { TargetHealth } from '../routing/health/target-health.ts';
 import type { HealthView } from '../routing/health/view.ts';
 import { routeRequest } from '../routing/route-request.ts';
+import { limitedTargets } from '../routing/limits/limit-check.ts';
+import { requestOutputTokens } from '../policy/rate-limit-exchange.ts';
+import type { StateStore } from '../state/store.ts';
 
 /** `POST /admin/routing/explain` body: a chat completion request and, optionally, the name of the key whose scope applies. */
 const explainBodySchema = z.strictObject({
@@ -37,6 +40,8 @@ export interface RoutingExplainerOptions {
   readonly health?: () => HealthView | undefined;
   /** A key by name (gateway.yaml's, then admin-created ones); undefined when there is none. */
   readonly keyNamed: (name: string) => Promise<Caller | undefined>;
+  /** The state backend, to check provider limits (src/routing/limits/limit-check.ts); absent: not checked. */
+  readonly store?: StateStore;
 }
 
 /** The admin's caller when no key is named: every model, no limits. */
@@ -46,9 +51,10 @@ const ADMIN_CALLER: Caller = Object.freeze({ name: 'admin', team: 'admin', scope
  * The routing decision a chat request would get now, without sending anything upstream, for ops
  * reviewing routing rules: the same checks as the request path (the request's validation and
  * limits: 400; the model and the key's scope: 404/403; capability: 400) and the same decision
- * (strategy, constraints, health, prices at this instant). Differences from a real request: no
- * policy step runs (limits, budgets, cache), and a half-open target is shown as a candidate
- * without taking its probe (the probe stays for real traffic). An unknown `key`: 404 `key_not_found`.
+ * (strategy, constraints, health, prices at this instant), provider limits included (checked
+ * without spending: src/routing/limits/limit-check.ts). Differences from a real request: no
+ * other policy step runs (key and team limits, budgets, cache), no wait for a cooling target, and
+ * a half-open target is shown as a candidate without taking its probe (the probe stays for real traffic). An unknown `key`: 404 `key_not_found`.
  */
 export async function explainRouting(opts: RoutingExplainerOptions, body: unknown): Promise<RoutingExplainView> {
   const parsed = explainBodySchema.safeParse(body);
@@ -67,7 +73,22 @@ export async function explainRouting(opts: RoutingExplainerOptions, body: unknow
   const request = parseChatRequest(Buffer.from(JSON.stringify(parsed.data.request)), config.limits);
   const model = authorizeModel(config, caller, request.model);
   const view = opts.health?.();
-  const { decision, plan } = routeRequest(model, request, estimatePromptTokens(request), { health: view ? readOnly(view) : undefined, nowMs: Date.now() });
+  const health = view ? readOnly(view) : undefined;
+  const promptTokens = estimatePromptTokens(request);
+  const nowMs = Date.now();
+  let { decision, plan } = routeRequest(model, request, promptTokens, { health, nowMs });
+  // Provider limits as the request path meets them: a target without room leaves the order (`limit`).
+  if (opts.store && !config.providerLimits.empty && decision.order.length > 0) {
+    const tokens = promptTokens + requestOutputTokens(request, model.defaultMaxTokens);
+    const limited = await limitedTargets(opts.store, config.providerLimits, model.targets, decision.order, tokens);
+    if (limited.size > 0) {
+      let mask = 0;
+      for (const i of limited.keys()) mask |= 1 << i;
+      const again = routeRequest(model, request, promptTokens, { health, nowMs, limited: mask });
+      decision = again.decision.withLimits(again.decision.order, limited);
+      plan = again.plan;
+    }
+  }
   return {
     object: 'gateway.routing_explanation',
     model: model.name,

@@ -9,6 +9,9 @@ import { splitHostPort } from './config.ts';
 import { AdminKeys } from './key-service.ts';
 import { startAdminServer } from './server.ts';
 import type { HealthView } from '../routing/health/view.ts';
+import type { PriceRefreshStatus } from '../pricing/refresh.ts';
+import type { Registry } from 'prom-client';
+import type { RecentRequests } from '../observability/recent-requests.ts';
 
 /** What gateway.yaml `server.admin` brings to a running gateway. */
 export interface AdminRuntime {
@@ -31,6 +34,10 @@ export interface AdminRuntimeOptions {
   readonly listen?: string;
   /** Targets' health for `POST /admin/routing/explain` (read when asked); absent: every target healthy and unmeasured. */
   readonly health?: () => HealthView | undefined;
+  /** The price table's refresh state for `GET /admin/prices`; absent: the route is 404. */
+  readonly priceStatus?: () => PriceRefreshStatus;
+  /** The dashboard's sources (`GET /admin/dashboard`): the metrics registry and this replica's last request lines; absent: no dashboard. */
+  readonly dashboard?: { readonly registry: Registry; readonly recent: RecentRequests };
 }
 
 /**
@@ -57,7 +64,14 @@ export async function startAdminRuntime(opts: AdminRuntimeOptions): Promise<Admi
       keys,
       adminKeySha256: () => opts.configs.current.admin?.keySha256,
       audit: (fields, msg) => opts.logger.info(fields, msg),
-      routing: { config: () => opts.configs.current, ...(opts.health ? { health: opts.health } : {}), keyNamed: (name) => keys.gatewayKeyNamed(name) },
+      // GET /admin/spend: the spend history every replica writes to the same state backend.
+      spend: { store: state },
+      routing: { config: () => opts.configs.current, ...(opts.health ? { health: opts.health } : {}), keyNamed: (name) => keys.gatewayKeyNamed(name), store: state },
+      costs: { config: () => opts.configs.current, ...(opts.health ? { health: opts.health } : {}) },
+      ...(opts.priceStatus ? { prices: { config: () => opts.configs.current, status: opts.priceStatus } } : {}),
+      ...(opts.dashboard
+        ? { dashboard: { ...opts.dashboard, spend: state, config: () => opts.configs.current, ...(opts.health ? { health: opts.health } : {}), ...(opts.priceStatus ? { prices: { config: () => opts.configs.current, status: opts.priceStatus } } : {}) } }
+        : {}),
     }).catch(async (err: unknown) => {
       if (owned) await state.close();
       const code = bindErrorCode(err);

@@ -4,11 +4,21 @@ import { toOpenAIError } from '../errors/to-openai.ts';
 import { checkAdminKey } from './admin-auth.ts';
 import type { AdminKeys } from './key-service.ts';
 import { explainRouting, type RoutingExplainerOptions } from './routing-explain.ts';
+import { readSpend, type SpendHistoryApiOptions } from './spend-history.ts';
+import { estimateCosts, type CostEstimatorOptions } from './cost-estimate.ts';
+import { priceTable, type PriceTableOptions } from './price-table.ts';
+import { dashboardData, type DashboardDataOptions } from './dashboard/data.ts';
+import { DASHBOARD_HEADERS, dashboardAsset } from './dashboard/assets.ts';
 
 /** Largest admin request body (a key's settings are well under 1 KB). */
 const MAX_BODY_BYTES = 64 * 1024;
 const KEYS_PATH = '/admin/keys';
 const EXPLAIN_PATH = '/admin/routing/explain';
+const SPEND_PATH = '/admin/spend';
+const ESTIMATE_PATH = '/admin/costs/estimate';
+const PRICES_PATH = '/admin/prices';
+const DASHBOARD_PATH = '/admin/dashboard';
+const DASHBOARD_DATA_PATH = '/admin/dashboard/data';
 
 export interface AdminApiOptions {
   readonly keys: AdminKeys;
@@ -18,6 +28,14 @@ export interface AdminApiOptions {
   readonly audit?: (fields: Record<string, unknown>, msg: string) => void;
   /** What `POST /admin/routing/explain` reads (src/admin/routing-explain.ts); absent: the route is 404. */
   readonly routing?: RoutingExplainerOptions;
+  /** What `GET /admin/spend` reads (src/admin/spend-history.ts); absent: the route is 404. */
+  readonly spend?: SpendHistoryApiOptions;
+  /** What `POST /admin/costs/estimate` reads (src/admin/cost-estimate.ts); absent: the route is 404. */
+  readonly costs?: CostEstimatorOptions;
+  /** What `GET /admin/prices` reads (src/admin/price-table.ts); absent: the route is 404. */
+  readonly prices?: PriceTableOptions;
+  /** What `GET /admin/dashboard/data` reads (src/admin/dashboard/data.ts); absent: the dashboard is 404. */
+  readonly dashboard?: DashboardDataOptions;
 }
 
 /**
@@ -30,6 +48,15 @@ export interface AdminApiOptions {
  * - `DELETE /admin/keys/{id}` → 200 `{"object":"gateway.key.deleted","id","deleted":true}`
  * - `POST /admin/routing/explain` {request: <chat completion body>, key?: <key name>} → 200 the
  *   routing decision the request would get now, nothing sent upstream (routing-explain.ts)
+ * - `GET /admin/spend?from=&to=&groupBy=team,provider,model` → 200 the fleet's hourly spend,
+ *   tokens and requests from the state backend (spend-history.ts)
+ * - `POST /admin/costs/estimate` {requestsPerDay, inputTokens, outputTokens, cachedInputShare?,
+ *   latencySlaMs?, stream?, hours?|hourList?, models?} → 200 every (model, target) ranked by
+ *   monthly USD among those meeting the SLA (cost-estimate.ts)
+ * - `GET /admin/prices` → 200 the price table in force and its refresh state (price-table.ts)
+ * - `GET /admin/dashboard` → the dashboard page and its files (`/admin/dashboard/app.js`, …):
+ *   static, served without the admin key (the page asks for it and sends it on every API call);
+ *   `GET /admin/dashboard/data` → 200 what the page draws (dashboard/data.ts), key required
  *
  * Every request needs `Authorization: Bearer <admin key>` first (401 otherwise, before any
  * routing, so nothing is learnt without it). Errors are OpenAI error bodies: 400, 401, 404, 405,
@@ -39,6 +66,14 @@ export function adminRequestHandler(opts: AdminApiOptions): (req: IncomingMessag
   return (req, res) => {
     const method = req.method ?? '';
     const path = (req.url ?? '/').split('?')[0]!;
+    if (opts.dashboard && method === 'GET' && (path === DASHBOARD_PATH || path.startsWith(`${DASHBOARD_PATH}/`)) && path !== DASHBOARD_DATA_PATH) {
+      // The page's files hold no data: they load without the key, the data API below needs it.
+      const asset = dashboardAsset(path.slice(DASHBOARD_PATH.length));
+      if (asset) {
+        res.writeHead(200, { ...DASHBOARD_HEADERS, 'content-type': asset.contentType }).end(asset.body);
+        return;
+      }
+    }
     handle(opts, req, method, path).then(
       ({ status, body, audit }) => {
         if (audit) opts.audit?.({ ...audit, status }, 'admin API');
@@ -62,6 +97,22 @@ interface Handled {
 
 async function handle(opts: AdminApiOptions, req: IncomingMessage, method: string, path: string): Promise<Handled> {
   checkAdminKey(req.headers.authorization, opts.adminKeySha256());
+  if (path === PRICES_PATH && opts.prices) {
+    if (method !== 'GET') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${PRICES_PATH}.`, { code: 'method_not_allowed' });
+    return { status: 200, body: priceTable(opts.prices) };
+  }
+  if (path === DASHBOARD_DATA_PATH && opts.dashboard) {
+    if (method !== 'GET') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${DASHBOARD_DATA_PATH}.`, { code: 'method_not_allowed' });
+    return { status: 200, body: await dashboardData(opts.dashboard) };
+  }
+  if (path === ESTIMATE_PATH && opts.costs) {
+    if (method !== 'POST') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${ESTIMATE_PATH}.`, { code: 'method_not_allowed' });
+    return { status: 200, body: estimateCosts(opts.costs, await readJson(req)) };
+  }
+  if (path === SPEND_PATH && opts.spend) {
+    if (method !== 'GET') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${SPEND_PATH}.`, { code: 'method_not_allowed' });
+    return { status: 200, body: await readSpend(opts.spend, new URL(req.url ?? '/', 'http://admin').searchParams) };
+  }
   if (path === EXPLAIN_PATH && opts.routing) {
     if (method !== 'POST') throw new MethodNotAllowedError(`Method ${method} is not allowed on ${EXPLAIN_PATH}.`, { code: 'method_not_allowed' });
     return { status: 200, body: await explainRouting(opts.routing, await readJson(req)) };

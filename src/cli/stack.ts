@@ -11,6 +11,7 @@ import { assertPortsFree, envoyBindFailurePort, freePort, PortInUseError, type L
 import { extprocNodeArgs } from './extproc-process.ts';
 import { Supervisor, type BackoffPolicy, type SupervisedState } from './supervisor.ts';
 import { parseListenError } from '../listen-error.ts';
+import { envoyOtlpTarget } from '../tracing/envoy-target.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -65,6 +66,12 @@ export interface StackOptions {
   restartBackoff?: BackoffPolicy;
   /** Extra environment for the ext_proc service. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * host:port of an OTLP/gRPC trace receiver: renders envoy.yaml's tracing section (Envoy's
+   * OpenTelemetry tracer, README *Tracing*). Default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+   * $OTEL_EXPORTER_OTLP_ENDPOINT (a URL); none: Envoy traces nothing.
+   */
+  otlpEndpoint?: string;
 }
 
 export interface Stack {
@@ -143,6 +150,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       EXTPROC_HOST: '127.0.0.1',
       EXTPROC_PORT: opts.extprocPort || (await freePort()),
     };
+    const otlp = envoyOtlpTarget(opts.otlpEndpoint, env);
+    if (otlp) Object.assign(values, { TRACING: '1', OTLP_HOST: otlp.host, OTLP_PORT: otlp.port, OTEL_ENVOY_SERVICE_NAME: 'llm-gateway-envoy', TRACE_SAMPLE_PERCENT: 100 });
+    // Where the ext_proc sends active probes (routing.health.probes): this Envoy's plaintext listener.
+    // (If Envoy has to move to another port at start, the first ext_proc keeps the old one; a restart takes the new.)
+    env.GATEWAY_PROBE_URL ||= `http://127.0.0.1:${values.HTTP_PORT}`;
     const tls = readCert(certs);
     for (const p of DEMO_PROVIDERS) {
       if (opts.simulators === false) {

@@ -64,6 +64,7 @@ process.stderr.write(
     `  envoy     : ${stack.adminUrl}  (admin, readiness: /ready)`,
     // The demo config enables the admin key API (server.admin); another config may not.
     ...(opts.config ? [] : [`  admin API : ${stack.adminApiUrl}/admin/keys  (admin key: ${stack.adminApiKey})`]),
+    ...(opts.config ? [] : [`  dashboard : ${stack.adminApiUrl}/admin/dashboard  (log in with the admin key)`]),
     `  demo key  : ${stack.demoKey}`,
     // The demo config's second team (config/gateway.yaml); another config has its own keys.
     ...(opts.config ? [] : [`  team key  : ${demoSupportKey(stack.demoKey)}  (team support: gpt-4o-mini, gemini-* only)`]),

@@ -4,8 +4,10 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly where: string,
     readonly problem: string,
+    /** 1-based line in the file, when known: the message then starts `file:line:` as compilers' do. */
+    readonly line?: number,
   ) {
-    super(`${file}: ${where ? `${where}: ` : ''}${problem}`);
+    super(`${file}${line === undefined ? '' : `:${line}`}: ${where ? `${where}: ` : ''}${problem}`);
     this.name = 'ConfigError';
   }
 }

@@ -1,3 +1,4 @@
+import type { ObservabilitySettings } from '../observability/config.ts';
 import type { Dialect } from '../dialects/dialect.ts';
 import type { RequestLimits } from '../exchange/request-limits.ts';
 import { dialects } from '../dialects/registry.ts';
@@ -10,6 +11,8 @@ import { compileRateLimits, type RateLimitPolicy } from '../policy/rate-limit-co
 import { compileBudgets, type BudgetPolicy } from '../policy/budget-config.ts';
 import { resolveProviderPricing, resolveTargetPrice, type ProviderPricing } from '../pricing/resolve.ts';
 import type { Price } from '../pricing/types.ts';
+import { compilePriceSource, type PriceSource } from '../pricing/source-schema.ts';
+import { GENAI_PRICES_DATA_URL } from '../pricing/catalogue-data.ts';
 import { ConfigError } from './errors.ts';
 import { compileAdminSettings, type AdminSettings } from '../admin/config.ts';
 import type { StateSettings } from '../state/redis/settings.ts';
@@ -19,6 +22,7 @@ import { compileRouting, type CompiledRouting } from '../routing/strategy/compil
 import { targetKey, type TargetKey } from '../routing/health/view.ts';
 import type { HealthConfig } from '../routing/health/breaker-schema.ts';
 import { timeoutHeaders } from '../routing/upstream-timeouts.ts';
+import { compileProviderLimits, type ProviderLimitPolicy } from '../routing/limits/provider-limits.ts';
 
 export interface RuntimeProvider {
   readonly name: string;
@@ -38,6 +42,8 @@ export interface RuntimeTarget {
   readonly price: Price;
   /** `<provider name>/<provider model>`: whose health routing reads and attempts feed (src/routing/health/view.ts). */
   readonly key: TargetKey;
+  /** gateway.yaml `expectedLatencyMs` (target's, else model's), ms: the cost estimator's p95 without measured traffic. */
+  readonly expectedLatencyMs?: number | undefined;
 }
 
 export interface RuntimeModel {
@@ -53,8 +59,15 @@ export interface RuntimeModel {
    * (src/routing/upstream-timeouts.ts); frozen, empty when the model sets none.
    */
   readonly timeoutHeaders: Readonly<Record<string, string>>;
+  /**
+   * gateway.yaml `models.<name>.timeouts.streamIdleMs`, ms: a stream silent this long after its
+   * first body bytes is ended with an error event (src/exchange/stream-stall.ts); undefined: off.
+   */
+  readonly streamIdleMs?: number;
   /** gateway.yaml `models.<name>.cache`: when answers are cached (src/policy/response-cache/cache-policy.ts). */
   readonly cache: ModelCacheMode;
+  /** gateway.yaml `models.<name>.contextLength`, tokens; undefined: from the catalogue (src/policy/model-catalog.ts). */
+  readonly contextLength?: number | undefined;
   /**
    * Set on an alias's view of a model (gateway.yaml `models.<name>.aliases`): `name` is then the
    * alias, which callers see in responses, and `aliasOf` the canonical model name.
@@ -83,7 +96,7 @@ export interface RuntimeConfig {
   readonly providersByCluster: ReadonlyMap<string, RuntimeProvider>;
   /** Every provider's `forwardHeaders`, together: what a request must carry past the allowlist. */
   readonly providerForwardHeaders: readonly string[];
-  /** GET /v1/models for a key with unrestricted scope, pre-rendered. */
+  /** GET /v1/models for a key with unrestricted scope, rendered when the config was built (prices of that instant; requests use modelCatalog). */
   readonly modelsListBody: string;
   /** GET /v1/models per scope and GET /v1/models/{model}, pre-rendered (models and aliases). */
   readonly modelCatalog: ModelCatalog;
@@ -99,6 +112,12 @@ export interface RuntimeConfig {
   readonly state: StateSettings;
   /** gateway.yaml `routing.health`: breakers, cool-down and latency half-life for LocalHealth (src/routing/health/breaker-schema.ts). */
   readonly routingHealth: HealthConfig;
+  /** gateway.yaml `providers.<name>.limits`, compiled (src/routing/limits/provider-limits.ts). */
+  readonly providerLimits: ProviderLimitPolicy;
+  /** gateway.yaml `pricing.source`: where the price table is refreshed from (src/pricing/refresh.ts); undefined: never. */
+  readonly priceSource: PriceSource | undefined;
+  /** gateway.yaml `observability:` (src/observability/config.ts): request log file and content, spend history retention. */
+  readonly observability: ObservabilitySettings;
 }
 
 /**
@@ -161,12 +180,12 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
         throw new ConfigError(source, `models.${name}.targets[${i}].provider`, `unknown provider "${t.provider}" (expected one of: ${known})`);
       }
       const price = resolveTargetPrice({ source, modelName: name, targetIndex: i, providerModel: t.model, provider: pricing.get(t.provider)!, modelPricing: m.pricing, targetPricing: t.pricing });
-      return Object.freeze({ provider, model: t.model, price, key: targetKey(provider.name, t.model) });
+      return Object.freeze({ provider, model: t.model, price, key: targetKey(provider.name, t.model), expectedLatencyMs: t.expectedLatencyMs ?? m.expectedLatencyMs });
     });
     const routing = compileRouting(m.routing, targets.map((t) => t.key), source, `models.${name}.routing`);
     models.set(
       name,
-      Object.freeze({ name, targets, defaultMaxTokens: m.defaultMaxTokens, ownedBy: m.ownedBy, plan: buildRoutingPlan(targets), routing, timeoutHeaders: timeoutHeaders(m.timeouts), cache: m.cache }),
+      Object.freeze({ name, targets, defaultMaxTokens: m.defaultMaxTokens, ownedBy: m.ownedBy, plan: buildRoutingPlan(targets), routing, timeoutHeaders: timeoutHeaders(m.timeouts), streamIdleMs: m.timeouts.streamIdleMs, cache: m.cache, contextLength: m.contextLength }),
     );
   }
 
@@ -215,6 +234,9 @@ export function buildRuntimeConfig(file: GatewayConfigFile, source: string, env:
     responseCache: Object.freeze({ ...file.server.responseCache }),
     state: Object.freeze({ redis: Object.freeze({ ...file.server.state.redis }) }),
     routingHealth: file.routing.health,
+    providerLimits: compileProviderLimits(file.providers, new Set([...models.values()].flatMap((m) => m.targets.map((t) => t.key))), source),
+    priceSource: compilePriceSource(file.pricing.source, GENAI_PRICES_DATA_URL),
+    observability: file.observability,
     rateLimits: compileRateLimits(file.rateLimits, new Set(file.keys.map((k) => k.name)), source),
     budgets: compileBudgets(file.budgets, new Set(file.keys.map((k) => k.name)), new Set([...models.keys(), ...aliases.keys()]), source),
   });

@@ -3,6 +3,7 @@ import { strictObject } from './strict-object.ts';
 import { keySchema, publicModelName } from './keys-schema.ts';
 import { adminConfigSchema } from '../admin/config.ts';
 import { pricingSchema, providerPricingSchema } from '../pricing/schema.ts';
+import { pricingSettingsSchema } from '../pricing/source-schema.ts';
 import { rateLimitsSchema } from '../policy/rate-limit-schema.ts';
 import { budgetsSchema } from '../policy/budget-schema.ts';
 import { modelCacheModeSchema, responseCacheSettingsSchema } from '../policy/response-cache/cache-config.ts';
@@ -10,6 +11,8 @@ import { stateSettingsSchema } from '../state/redis/settings.ts';
 import { routingSchema } from '../routing/strategy/routing-schema.ts';
 import { healthSchema } from '../routing/health/breaker-schema.ts';
 import { upstreamTimeoutsSchema } from '../routing/upstream-timeouts.ts';
+import { providerLimitsSchema } from '../routing/limits/provider-limits-schema.ts';
+import { observabilitySchema } from '../observability/config.ts';
 
 /**
  * gateway.yaml, the single source of truth for providers, models and keys. Types come from
@@ -51,6 +54,8 @@ const providerSchema = strictObject({
   forwardHeaders: z.array(forwardableHeaderName).max(32).default([]),
   /** Which genai-prices catalogue provider prices its models (`providerId`), or `free: true` (src/pricing/schema.ts). */
   pricing: providerPricingSchema.optional(),
+  /** The account's limits per provider model, requests and tokens per minute (src/routing/limits/provider-limits-schema.ts). */
+  limits: providerLimitsSchema.optional(),
 });
 export type ProviderConfig = z.infer<typeof providerSchema>;
 
@@ -60,6 +65,8 @@ const targetSchema = strictObject({
   model: z.string().min(1),
   /** This target's price override (src/pricing/schema.ts); wins over the model's. */
   pricing: pricingSchema.optional(),
+  /** The p95 latency (ms) the cost estimator assumes for this target while it has no measured traffic (src/admin/cost-estimate.ts); wins over the model's. */
+  expectedLatencyMs: z.number().int().min(1).max(3_600_000).optional(),
 });
 
 const modelSchema = strictObject({
@@ -70,6 +77,10 @@ const modelSchema = strictObject({
   ownedBy: z.string().default('llm-extproc'),
   /** Price override for every target of this model without its own (src/pricing/schema.ts). */
   pricing: pricingSchema.optional(),
+  /** Context window, tokens, shown by GET /v1/models; default: the smallest catalogue `context_window` of its targets. */
+  contextLength: z.number().int().min(1).max(100_000_000).optional(),
+  /** The p95 latency (ms) the cost estimator assumes for its targets without measured traffic or their own figure. */
+  expectedLatencyMs: z.number().int().min(1).max(3_600_000).optional(),
   /**
    * More public names for this model (e.g. `cheap`): callers may ask for them, GET /v1/models
    * lists them, scopes grant them by name (src/policy/authorize-model.ts). Unique among model
@@ -125,6 +136,10 @@ export const gatewayConfigSchema = strictObject({
   budgets: budgetsSchema,
   /** Target health for routing: breakers, 429 cool-down, latency half-life (src/routing/health/breaker-schema.ts), all defaulted. */
   routing: strictObject({ health: healthSchema }).prefault({}),
+  /** The price table's refresh source (src/pricing/source-schema.ts); absent: the bundled catalogue. */
+  pricing: pricingSettingsSchema,
+  /** Request log file and content, spend history retention (src/observability/config.ts), all defaulted. */
+  observability: observabilitySchema,
 });
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export type GatewayConfigFile = z.infer<typeof gatewayConfigSchema>;

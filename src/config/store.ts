@@ -44,6 +44,18 @@ export class ConfigStore {
     }
   }
 
+  /**
+   * Builds the config again from the file and swaps it in, for a new price table
+   * (src/pricing/refresh.ts): every target's catalogue price is looked up again. Throws the
+   * ConfigError (and keeps the current config) when the file or the new prices do not compile.
+   */
+  rebuild(): RuntimeConfig {
+    const next = loadConfigFile(this.file, this.env, this.version + 1);
+    this.version += 1;
+    this.currentConfig = next;
+    return next;
+  }
+
   /** Watches the directory, not the file: editors and ConfigMaps replace files by rename. */
   watch(events: ConfigEvents): void {
     const dir = path.dirname(path.resolve(this.file));

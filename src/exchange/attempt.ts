@@ -4,6 +4,7 @@ import type { HeaderChanges } from '../extproc/messages.ts';
 import type { Attempt, Exchange } from './exchange.ts';
 import { providerHeaderChanges } from './forwarded-headers.ts';
 import { PROVIDER_AUTH_HEADERS } from './internal-headers.ts';
+import { tracing } from '../tracing/hooks.ts';
 
 export interface PreparedAttempt {
   readonly headers: HeaderChanges;
@@ -25,6 +26,7 @@ export function prepareAttempt(ex: Exchange, provider: RuntimeProvider, targetIn
   const same = ex.attempts.findIndex((a) => a.number === attemptNumber);
   if (same === -1) ex.attempts.push(record);
   else ex.attempts[same] = record;
+  tracing().attemptStarted(ex, record);
   const translated: UpstreamRequest = ex.translationFor(targetIndex);
   // content-length always: Envoy shares one header map between attempts, so a previous attempt
   // may have left its own translated length there.

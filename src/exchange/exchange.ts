@@ -1,3 +1,4 @@
+import type { ContentCapture } from '../observability/content-capture.ts';
 import { randomUUID } from 'node:crypto';
 import type { Caller, RuntimeConfig, RuntimeModel, RuntimeProvider } from '../config/runtime.ts';
 import type { StreamTranslator, UpstreamRequest } from '../dialects/dialect.ts';
@@ -72,6 +73,15 @@ export class Exchange {
   routing: RoutingDecision | undefined;
   /** Half-open probes routing granted this request; finish gives back the ones no attempt used. */
   probes: readonly TargetKey[] = NO_TARGETS;
+  /**
+   * Set on the gateway's own active probe (src/routing/health/probes/): the one target it is
+   * pinned to. No policy step runs for it; it is logged with `probe: true` and no key.
+   */
+  probeTarget: TargetKey | undefined;
+  /** The caller's IP as Envoy saw it (`source.address`, src/observability/client-address.ts); undefined when Envoy sent none. */
+  clientAddress: string | undefined;
+  /** Prompt and completion text for the request line, when the caller's team has content logging on (src/observability/content-capture.ts). */
+  content: ContentCapture | undefined;
   /** The caller asked for `x-gateway-explain` and its key may (`explain: true`): the explanation goes on the response. */
   explain = false;
   stream = false;
@@ -98,6 +108,8 @@ export class Exchange {
   overheadNs = 0n;
   private readonly translations = new Map<number, UpstreamRequest>();
   private promptTokens: number | undefined;
+  private closer: AbortController | undefined;
+  private closed = false;
 
   constructor(
     readonly config: RuntimeConfig,
@@ -112,6 +124,25 @@ export class Exchange {
    */
   promptTokenEstimate(): number {
     return (this.promptTokens ??= estimatePromptTokens(this.request));
+  }
+
+  /**
+   * Aborted once the router-level stream closed (the caller left, or the request is over): ends
+   * a wait made on the caller's behalf (src/routing/limits/provider-limit-step.ts). Created on
+   * first use, so a request that never waits allocates nothing.
+   */
+  get closedSignal(): AbortSignal {
+    if (this.closer === undefined) {
+      this.closer = new AbortController();
+      if (this.closed) this.closer.abort();
+    }
+    return this.closer.signal;
+  }
+
+  /** The router-level stream closed (RouterProcessor.close). */
+  markClosed(): void {
+    this.closed = true;
+    this.closer?.abort();
   }
 
   get lastAttempt(): Attempt | undefined {

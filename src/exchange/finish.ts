@@ -11,8 +11,13 @@ import { costOfExchange } from '../pricing/exchange-cost.ts';
 import type { Exchange } from './exchange.ts';
 import type { TargetHealth } from '../routing/health/target-health.ts';
 import type { UpstreamAttempts } from '../routing/health/upstream-attempts.ts';
+import type { ProbeGate } from '../routing/health/probes/probe-gate.ts';
 import { answerOutcome } from '../routing/health/answer.ts';
 import { recordOutcome } from '../routing/health/report.ts';
+import { recordExchangeMetrics } from '../metrics/exchange-metrics.ts';
+import { tracing } from '../tracing/hooks.ts';
+import type { SpendRecorder } from '../observability/spend-recorder.ts';
+import { timeToFirstTokenMs } from '../observability/request-log-fields.ts';
 
 export interface ExchangeSinks {
   readonly logger: Logger;
@@ -25,6 +30,10 @@ export interface ExchangeSinks {
   readonly health?: TargetHealth;
   /** Failed attempts from Envoy's upstream log (src/routing/health/upstream-attempts.ts): remembers finished requests whose entries may still come. */
   readonly upstreamAttempts?: UpstreamAttempts;
+  /** Recognises the gateway's own active probes (src/routing/health/probes/); absent: none are. */
+  readonly probeGate?: ProbeGate;
+  /** Hourly spend buckets for the state backend (src/observability/spend-recorder.ts); absent: not kept. */
+  readonly spendHistory?: SpendRecorder;
 }
 
 /**
@@ -65,13 +74,18 @@ export function finishExchange(ex: Exchange, outcome: Outcome, sinks: ExchangeSi
   const stream = ex.stream ? 'true' : 'false';
   // Priced at the target that served (the last attempt), from the usage logged beside it.
   const cost = costOfExchange(ex);
+  // The gateway's own active probe: no caller, so no key on its line and none of the callers' request metrics (gateway_health_probes_total counts it).
+  const probe = ex.probeTarget !== undefined;
+  const caller = probe ? undefined : ex.caller;
   sinks.logger.info(
     {
       request_id: ex.id,
       client_request_id: ex.clientRequestId,
-      key_name: ex.caller?.name,
-      team: ex.caller?.team,
-      feature: ex.caller?.feature,
+      key_name: caller?.name,
+      team: caller?.team,
+      feature: caller?.feature,
+      client_address: ex.clientAddress,
+      probe: probe || undefined,
       model: loggedModel,
       // A budget degrade: the model asked for (`model` is the one that served).
       degraded_from: ex.admission?.headers?.[DEGRADED_FROM_HEADER],
@@ -88,23 +102,50 @@ export function finishExchange(ex: Exchange, outcome: Outcome, sinks: ExchangeSi
       cost_usd: cacheHit ? 0 : cost?.usd,
       cache: ex.cache?.status,
       latency_ms: Math.round(latencyMs * 1000) / 1000,
+      time_to_first_token_ms: timeToFirstTokenMs(ex, latencyMs, endedAt),
       overhead_ms: Math.round(Number(ex.overheadNs) / 1000) / 1000,
       attempts: ex.attempts.length,
+      // Only for teams with observability.requestLog.content on: bounded, scrubbed message text.
+      prompt: ex.content?.prompt(ex.request),
+      completion: ex.content?.completionText(),
+      // The W3C trace id of the request's spans (src/tracing/), when tracing is on and sampled it.
+      trace_id: tracing().traceId(ex),
     },
     'request',
   );
+  // The answering attempt's span gets the usage and ends (src/tracing/; nothing when off).
+  tracing().finished(ex, outcome);
   const m = sinks.metrics;
-  m.requests.inc({ model, provider, status: String(status), stream, outcome });
-  m.duration.observe({ model, stream }, latencyMs / 1000);
-  m.overhead.observe(Number(ex.overheadNs) / 1e9);
+  if (!probe) {
+    m.requests.inc({ model, provider, status: String(status), stream, outcome });
+    m.duration.observe({ model, stream }, latencyMs / 1000);
+    m.overhead.observe(Number(ex.overheadNs) / 1e9);
+  }
   // A hit's tokens were not used again: they count in gateway_cache_saved_tokens_total instead.
-  if (ex.usage && !cacheHit) {
+  if (ex.usage && !cacheHit && !probe) {
     m.tokens.inc({ model, direction: 'input' }, ex.usage.promptTokens);
     m.tokens.inc({ model, direction: 'output' }, ex.usage.completionTokens);
     if (estimated.input) m.tokensEstimated.inc({ model, direction: 'input' }, ex.usage.promptTokens);
     if (estimated.output) m.tokensEstimated.inc({ model, direction: 'output' }, ex.usage.completionTokens);
   }
-  if (cost) m.cost.inc({ model, provider }, cost.usd);
+  // The fleet's spend history (GET /admin/spend): the line's numbers, batched off the request path.
+  // A cache hit counts as a request; its tokens were not used again and cost nothing.
+  if (caller && sinks.spendHistory) {
+    const used = cacheHit ? undefined : ex.usage;
+    sinks.spendHistory.record({
+      team: caller.team,
+      provider,
+      model,
+      tokensIn: used?.promptTokens ?? 0,
+      tokensOut: used?.completionTokens ?? 0,
+      tokensCached: used?.cachedTokens ?? 0,
+      nanoUsd: cacheHit ? 0 : (cost?.nanoUsd ?? 0),
+      at: Date.now(),
+    });
+  }
+  if (cost && !probe) m.cost.inc({ model, provider, team: caller ? m.teamLabel.of(caller.team) : '' }, cost.usd);
+  // The GenAI histograms, failovers and refusals (src/metrics/exchange-metrics.ts).
+  if (!probe) recordExchangeMetrics(m, { ex, outcome, latencyMs, cacheHit, endedAtMonoMs: performance.now() - Number(process.hrtime.bigint() - endedAt) / 1e6 });
   // Target health: the answering attempt's outcome (answer.ts); failed attempts come from Envoy's upstream log.
   if (sinks.health && !cacheHit) {
     const answered = answerOutcome({ ex, outcome, inputEstimated: estimated.input });
@@ -130,6 +171,8 @@ export interface StatelessRequest {
   method: string;
   path: string;
   clientRequestId?: string | undefined;
+  /** The caller's IP as Envoy saw it (src/observability/client-address.ts). */
+  clientAddress?: string | undefined;
   caller?: Caller;
   /** The id the caller got, when someone else chose it (Envoy's local reply); else one is generated. */
   requestId?: string;
@@ -152,6 +195,7 @@ export function recordStatelessRequest(req: StatelessRequest, err: GatewayError 
       key_name: req.caller?.name,
       team: req.caller?.team,
       feature: req.caller?.feature,
+      client_address: req.clientAddress,
       method: req.method,
       path: req.path,
       provider: req.provider,

@@ -23,8 +23,9 @@ export function retrievedModelName(path: string): string | undefined {
 }
 
 /**
- * GET /v1/models/{model}'s body (`{"id","object":"model","created","owned_by"}`, the object the
- * list holds; an alias is its own object) for a model or alias `caller` may use. Otherwise 404
+ * GET /v1/models/{model}'s body (OpenAI's `{"id","object":"model","created","owned_by"}` with the
+ * gateway's `context_length` and `pricing`, priced now: the object the list holds; an alias is
+ * its own object) for a model or alias `caller` may use. Otherwise 404
  * `model_not_found` for every key, whether the model exists or not: OpenAI's retrieve answers a
  * model the project may not use that way (shared/cases/models-retrieve). Chat requests answer a
  * scoped key 403 instead (authorizeModel), as issue 8 asks; neither tells the two apart.
@@ -39,7 +40,7 @@ export function modelRetrieveBody(config: RuntimeConfig, caller: Caller, name: s
   return config.modelCatalog.objectBody(model.name)!;
 }
 
-/** GET /v1/models's body: the models and aliases `caller` may use, rendered once per scope. */
+/** GET /v1/models's body: the models and aliases `caller` may use, with prices now, rendered once per scope and price epoch. */
 export function modelListBody(config: RuntimeConfig, caller: Caller): string {
   return config.modelCatalog.listBody(caller.scope);
 }

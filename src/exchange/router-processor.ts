@@ -15,7 +15,7 @@ import {
   asGatewayError,
 } from '../errors/gateway-error.ts';
 import { toOpenAIError, toOpenAIErrorEvent } from '../errors/to-openai.ts';
-import { immediateResponse, phaseResponse } from '../extproc/messages.ts';
+import { NO_RESPONSE, immediateResponse, phaseResponse, streamedBodyResponse } from '../extproc/messages.ts';
 import type { StreamProcessor } from '../extproc/server.ts';
 import { BodySendMode, bodyBytes, readHeaders, type ExtProcRequest, type ExtProcResponse, type HeaderMap } from '../extproc/types.ts';
 import { prepareAttempt } from './attempt.ts';
@@ -40,9 +40,14 @@ import { clientRequestId } from './client-request-id.ts';
 import { callerHeaderPolicy, GATEWAY_USER_AGENT } from './forwarded-headers.ts';
 import { modelListBody, modelRetrieveBody, retrievedModelName } from './models-endpoint.ts';
 import { routeExchange } from '../routing/route-request.ts';
+import { PROBE_HEADER, PROBE_TARGET_HEADER } from '../routing/health/probes/probe-gate.ts';
+import { PROBE_CALLER, pinProbe, probeModel } from '../routing/health/probes/pin.ts';
+import type { TargetKey } from '../routing/health/view.ts';
 import { EXPLAIN_HEADER, explainHeaderValue, wantsExplanation } from '../routing/explain-header.ts';
 import type { StreamTranslator } from '../dialects/dialect.ts';
 import { settleStream } from './stream-settlement.ts';
+import { clientAddressOf } from '../observability/client-address.ts';
+import { ContentCapture } from '../observability/content-capture.ts';
 import { formatUsd } from '../pricing/cost.ts';
 import { COST_HEADER, costOfExchange } from '../pricing/exchange-cost.ts';
 import { callerContentType, responseShape, translateBufferedAnswer, unreadableAnswer, type ResponseShape } from './response-shape.ts';
@@ -50,6 +55,7 @@ import type { ExchangeRegistry } from './registry.ts';
 import { ACCEPT_ENCODING, contentCodings, type ContentCoding } from './content-decoding.ts';
 import { ResponseDecoding, failedTranslator } from './response-decoding.ts';
 import { withUsageCost } from '../pricing/usage-cost.ts';
+import { StreamIdleTimer, stalledStreamError, stalledStreamEvent } from './stream-stall.ts';
 
 const CHAT_PATH = '/v1/chat/completions';
 const MODELS_PATH = '/v1/models';
@@ -79,6 +85,12 @@ export class RouterProcessor implements StreamProcessor {
   private stateless: StatelessRequest = { method: '', path: '' };
   /** Set when Envoy closed the stream (an answer still being computed is then dropped). */
   private closed = false;
+  /** Sends a message Envoy did not ask for (server.ts); used in the FULL_DUPLEX_STREAMED body mode only. */
+  private push: ((res: ExtProcResponse) => void) | undefined;
+  /** A stream of a model with `timeouts.streamIdleMs` (FULL_DUPLEX_STREAMED): its silence timer, armed from the first body chunk. */
+  private idle: StreamIdleTimer | undefined;
+  /** Set when the stream was ended for its provider's silence (stream-stall.ts): nothing more goes to the caller. */
+  private stalled: GatewayError | undefined;
 
   constructor(
     private readonly configs: ConfigStore,
@@ -89,6 +101,10 @@ export class RouterProcessor implements StreamProcessor {
     /** Admin-created keys (src/policy/state-keys.ts), consulted after gateway.yaml's while `server.admin` is configured. */
     private readonly stateKeys?: StateKeyDirectory,
   ) {}
+
+  attach(push: (res: ExtProcResponse) => void): void {
+    this.push = push;
+  }
 
   handle(msg: ExtProcRequest): ExtProcResponse | Promise<ExtProcResponse> {
     const t0 = process.hrtime.bigint();
@@ -104,11 +120,25 @@ export class RouterProcessor implements StreamProcessor {
 
   close(_reason: 'done' | 'cancelled' | 'error'): void {
     this.closed = true;
+    this.idle?.stop();
     this.decoding?.destroy();
     const ex = this.exchange;
     if (!ex) return;
+    ex.markClosed();
     this.registry.delete(ex.id);
     this.sinks.metrics.inFlight.set(this.registry.size);
+    if (this.stalled && ex.translator) {
+      // Ended by the gateway for the provider's silence: certain, so logged at once (Envoy's
+      // access log entry for it is ignored). `aborted` like a stream Envoy cuts: no [DONE], and
+      // the provider never finished; the tokens so far are settled.
+      const settled = settleStream(ex, ex.translator);
+      ex.errorCode = this.stalled.code ?? undefined;
+      // For target health (answer.ts): the attempt ended in the stall's 504, a timeout of the target.
+      ex.translator = failedTranslator(ex.translator, this.stalled);
+      finishExchange(ex, settled.outcome, this.sinks, settled.estimated);
+      this.sinks.outcomes?.noteFinished(ex.id);
+      return;
+    }
     // Envoy may end the stream with a cancel even after the last phase: what counts is whether
     // the response was complete when the stream closed. A stream is complete once its terminal
     // event went out, whatever happened to the connection after.
@@ -130,7 +160,11 @@ export class RouterProcessor implements StreamProcessor {
   }
 
   private dispatch(msg: ExtProcRequest): ExtProcResponse | Promise<ExtProcResponse> {
-    if (msg.request_headers) return this.onRequestHeaders(readHeaders(msg.request_headers), msg.request_headers.end_of_stream === true);
+    if (msg.request_headers) {
+      // The caller's address for the request log (envoy.yaml: request_attributes [source.address]).
+      this.stateless.clientAddress = clientAddressOf((msg as { attributes?: ExtProcAttributes }).attributes);
+      return this.onRequestHeaders(readHeaders(msg.request_headers), msg.request_headers.end_of_stream === true);
+    }
     if (msg.request_body) return this.onRequestBody(bodyBytes(msg.request_body.body));
     if (msg.response_headers) {
       // Envoy sends response.code_details with the response headers (envoy.yaml: response_attributes).
@@ -166,11 +200,14 @@ export class RouterProcessor implements StreamProcessor {
     const method = h.get(':method') ?? '';
     const path = stripPath(h.get(':path') ?? '');
     const callerRequestId = clientRequestId(h.get('x-request-id'));
-    this.stateless = { method, path, clientRequestId: callerRequestId };
+    this.stateless = { method, path, clientRequestId: callerRequestId, clientAddress: this.stateless.clientAddress };
     const retrieved = retrievedModelName(path);
     if (path !== CHAT_PATH && path !== MODELS_PATH && retrieved === undefined) {
       throw new NotFoundError(`Unknown request URL: ${method} ${path}. Please check the URL for typos.`, { code: 'unknown_url' });
     }
+    // The gateway's own active probe (src/routing/health/probes/): no key, pinned to one target.
+    const probeTarget = path === CHAT_PATH ? this.sinks.probeGate?.recognise(h.get(PROBE_HEADER), h.get(PROBE_TARGET_HEADER)) : undefined;
+    if (probeTarget !== undefined) return this.onCaller(h, endOfStream, config, PROBE_CALLER, probeTarget);
     const caller = this.authenticate(h, config);
     // A key gateway.yaml does not hold is looked up in the state backend: asynchronous until cached.
     if (caller instanceof Promise) {
@@ -182,7 +219,7 @@ export class RouterProcessor implements StreamProcessor {
   }
 
   /** The rest of the request headers phase, once the caller is known. */
-  private onCaller(h: HeaderMap, endOfStream: boolean, config: RuntimeConfig, caller: NonNullable<Exchange['caller']>): ExtProcResponse {
+  private onCaller(h: HeaderMap, endOfStream: boolean, config: RuntimeConfig, caller: NonNullable<Exchange['caller']>, probeTarget?: TargetKey): ExtProcResponse {
     const { method, path, clientRequestId: callerRequestId } = this.stateless;
     const retrieved = retrievedModelName(path);
     this.stateless.caller = caller;
@@ -206,6 +243,10 @@ export class RouterProcessor implements StreamProcessor {
 
     const ex = new Exchange(config, callerRequestId);
     ex.caller = caller;
+    ex.clientAddress = this.stateless.clientAddress;
+    // Prompts and completions on the request line only for teams that turned it on (observability.requestLog.content).
+    ex.content = probeTarget === undefined ? ContentCapture.for(config.observability.requestLog.content, caller.team) : undefined;
+    ex.probeTarget = probeTarget;
     ex.cacheControl = h.get('cache-control');
     // Only a key allowed to (gateway.yaml `explain: true`) gets the routing explanation; for any other the header is ignored.
     ex.explain = caller.explain === true && wantsExplanation(h.get(EXPLAIN_HEADER));
@@ -292,13 +333,18 @@ export class RouterProcessor implements StreamProcessor {
   private acceptRequest(ex: Exchange, body: Uint8Array, req: ChatRequest): ExtProcResponse | Promise<ExtProcResponse> {
     ex.request = req;
     // 404 for an unknown model, 403 for one outside a scoped key's models (authorize-model.ts).
-    const model = authorizeModel(ex.config, ex.caller!, req.model);
+    const model = ex.probeTarget !== undefined ? probeModel(ex.config, req.model) : authorizeModel(ex.config, ex.caller!, req.model);
     ex.requestBodyLength = body.length;
     ex.model = model;
     ex.stream = req.stream === true;
     ex.includeUsage = ex.stream && req.stream_options?.include_usage === true;
     // This request's plan: the targets that can serve it (a 400 naming the parameter when none
     // can), in the order the model's routing strategy gives (a 503 when constraints refuse).
+    // An active probe: its one target, no policy step (no limit, budget, spend or cache).
+    if (ex.probeTarget !== undefined) {
+      pinProbe(ex, this.sinks.health);
+      return this.sendFirstAttempt(ex);
+    }
     routeExchange(ex, this.sinks.health);
     const policies = this.sinks.policies;
     if (!policies || policies.size === 0) return this.sendFirstAttempt(ex);
@@ -416,7 +462,17 @@ export class RouterProcessor implements StreamProcessor {
         // Claude's thinking of a tool-calling answer, kept for the loop's next request (policy/thinking-step.ts).
         ...(ex.anthropicThinking ? { onThinking: ex.anthropicThinking.onThinking } : {}),
       });
-      this.responseBodyMode = BodySendMode.STREAMED;
+      // A model with a stall timeout takes its streams in FULL_DUPLEX_STREAMED (Envoy ≥ 1.32), the
+      // only body mode in which the gateway can write to the caller while the provider is silent;
+      // every other stream keeps STREAMED, the long-proven path (the two measured the same Envoy
+      // CPU per chunk: README, Routing, Timeouts). Without a way to push (no attach), STREAMED.
+      const idleMs = ex.model!.streamIdleMs;
+      if (idleMs !== undefined && this.push) {
+        this.responseBodyMode = BodySendMode.FULL_DUPLEX_STREAMED;
+        this.idle = new StreamIdleTimer(idleMs, () => this.onStall(ex));
+      } else {
+        this.responseBodyMode = BodySendMode.STREAMED;
+      }
       // The response cache copies what the caller is sent (never holding it back), to store at [DONE].
       if (status === 200) ex.cache?.startStream();
     } else {
@@ -424,7 +480,7 @@ export class RouterProcessor implements StreamProcessor {
     }
     set['content-type'] = callerContentType(this.shape);
     if (this.shape === 'stream' || this.shape === 'wrap') set['cache-control'] = 'no-cache';
-    if (codings.length > 0) this.decoding = new ResponseDecoding(codings, this.responseBodyMode === BodySendMode.STREAMED, ex.config.maxBodyBytes);
+    if (codings.length > 0) this.decoding = new ResponseDecoding(codings, this.shape === 'stream', ex.config.maxBodyBytes);
     this.phase = 'response_body';
     const res = phaseResponse('response_headers', { headers: { set, remove } });
     res.mode_override = { response_body_mode: this.responseBodyMode };
@@ -457,27 +513,33 @@ export class RouterProcessor implements StreamProcessor {
 
   private onResponseBody(chunk: Uint8Array, endOfStream: boolean): ExtProcResponse {
     const ex = this.requireExchange('response_body');
-    if (this.responseBodyMode === BodySendMode.STREAMED) {
+    if (this.responseBodyMode !== BodySendMode.BUFFERED) {
+      // Ended for the provider's silence: Envoy has the end of the caller's body and expects nothing more.
+      if (this.stalled) return NO_RESPONSE;
       const translator = ex.translator!;
       let out: string;
       try {
         out = translator.push(chunk);
         if (endOfStream) out += translator.end();
       } catch (err) {
-        return this.failStream(ex, translator, asGatewayError(err));
+        return this.failStream(ex, translator, asGatewayError(err), endOfStream);
       }
       // Time to first token, for target health: the first chunk the caller is sent.
       if (out.length > 0) ex.lastAttempt!.firstChunkAtMs ??= performance.now();
       // SDKs hang up as soon as they read [DONE] or an error event, often before the upstream's
       // end reaches us: the request is settled from the translator's terminal event (see close()).
       ex.cache?.push(out);
+      ex.content?.pushStream(out);
       if (endOfStream || translator.terminal !== undefined) {
         ex.usage = translator.usage;
         this.phase = 'done';
+        this.idle?.stop();
         // Stored only after a clean [DONE]: never an error event nor a cut stream.
         if (translator.terminal?.kind === 'done') ex.cache?.endStream(translator.usage);
+      } else {
+        this.idle?.touch();
       }
-      return phaseResponse('response_body', { body: out });
+      return this.streamChunk(out, endOfStream);
     }
     // BUFFERED: Envoy sends the whole body once; chunks are joined defensively all the same.
     this.responseChunks.push(chunk);
@@ -501,6 +563,8 @@ export class RouterProcessor implements StreamProcessor {
         // A clean 200 answer goes to the response cache (stored in the background; not stored
         // when cut, filtered or unfinished: cache-entry.ts).
         if (status === 200) ex.cache?.saveBody(out, this.shape === 'wrap');
+        if (this.shape === 'wrap') ex.content?.pushStream(out);
+        else ex.content?.pushBody(out);
         return phaseResponse('response_body', { body: out, headers: { set } });
       } catch (err) {
         failure = asGatewayError(err);
@@ -528,16 +592,42 @@ export class RouterProcessor implements StreamProcessor {
    * with its status and code), and the rest of the upstream body is dropped. Envoy still ends
    * the caller's body cleanly when the upstream body ends.
    */
-  private failStream(ex: Exchange, translator: StreamTranslator, failure: GatewayError): ExtProcResponse {
+  private failStream(ex: Exchange, translator: StreamTranslator, failure: GatewayError, endOfStream: boolean): ExtProcResponse {
     if (failure instanceof InternalError) {
       // What broke, for the operator (the err serializer writes no stack trace).
       this.sinks.logger.error({ err: failure, request_id: ex.id }, 'stream translation failed');
     }
     this.phase = 'done';
+    this.idle?.stop();
     // Bytes after the caller's [DONE] (or error event) change nothing for the caller.
-    if (translator.terminal !== undefined) return phaseResponse('response_body', { body: '' });
+    if (translator.terminal !== undefined) return this.streamChunk('', endOfStream);
     ex.translator = failedTranslator(translator, failure);
-    return phaseResponse('response_body', { body: toOpenAIErrorEvent(failure) });
+    return this.streamChunk(toOpenAIErrorEvent(failure), endOfStream);
+  }
+
+  /**
+   * The answer to one streamed body chunk: `out` replaces the provider's chunk (STREAMED), or is
+   * sent in its place (FULL_DUPLEX_STREAMED, where the caller's body ends only with the
+   * provider's: Envoy passes on nothing by itself in that mode).
+   */
+  private streamChunk(out: string, endOfStream: boolean): ExtProcResponse {
+    if (this.responseBodyMode === BodySendMode.FULL_DUPLEX_STREAMED) return streamedBodyResponse(out, endOfStream);
+    return phaseResponse('response_body', { body: out });
+  }
+
+  /**
+   * The provider sent nothing for `timeouts.streamIdleMs` (FULL_DUPLEX_STREAMED only): the
+   * caller's stream ends here with an OpenAI error event (stream-stall.ts), sent unasked; Envoy
+   * then ends the caller's body, closes this ext_proc stream (close() settles the request) and
+   * resets the silent upstream request.
+   */
+  private onStall(ex: Exchange): void {
+    const translator = ex.translator;
+    if (this.closed || this.phase !== 'response_body' || !translator || translator.terminal !== undefined || !this.push) return;
+    this.stalled = stalledStreamError(this.idle!.idleMs);
+    this.phase = 'done';
+    ex.usage = translator.usage;
+    this.push(streamedBodyResponse(stalledStreamEvent(this.stalled), true));
   }
 
   /**
@@ -562,7 +652,8 @@ export class RouterProcessor implements StreamProcessor {
    */
   private decodeThenTranslate(d: ResponseDecoding, chunk: Uint8Array, end: boolean): ExtProcResponse | Promise<ExtProcResponse> {
     const ex = this.requireExchange('response_body');
-    if (d.failed) return phaseResponse('response_body', { body: '' });
+    if (this.stalled) return NO_RESPONSE;
+    if (d.failed) return this.streamChunk('', end);
     return d.next(chunk, end).then(
       (decoded) => {
         const t0 = process.hrtime.bigint();
@@ -577,7 +668,7 @@ export class RouterProcessor implements StreamProcessor {
       (err: unknown) => {
         d.failed = true;
         d.destroy();
-        return this.failStream(ex, ex.translator!, asGatewayError(err));
+        return this.failStream(ex, ex.translator!, asGatewayError(err), end);
       },
     );
   }

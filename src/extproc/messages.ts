@@ -48,6 +48,20 @@ export function phaseResponse(phase: Phase, opts: CommonOptions = {}): ExtProcRe
   return { [phase]: { response: common(opts) } };
 }
 
+/**
+ * A response body chunk in the FULL_DUPLEX_STREAMED body mode (BodyMutation.streamed_response):
+ * Envoy passes `body` on to the caller as it is (nothing when empty) and, with `endOfStream`,
+ * ends the caller's body there. In that mode Envoy never sends the provider's bytes on itself:
+ * every byte the caller gets is one the processor sent this way, at any time.
+ */
+export function streamedBodyResponse(body: string | Uint8Array, endOfStream: boolean): ExtProcResponse {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  return { response_body: { response: { body_mutation: { streamed_response: { body: bytes, end_of_stream: endOfStream } } } } };
+}
+
+/** Not a message: what a processor returns when Envoy expects no answer (server.ts sends nothing). */
+export const NO_RESPONSE: ExtProcResponse = Object.freeze({});
+
 /** Ends the request here with a response of the gateway's own (errors, /v1/models). */
 export function immediateResponse(status: number, headers: Record<string, string>, body: string | Uint8Array, details: string): ExtProcResponse {
   return {

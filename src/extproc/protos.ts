@@ -33,7 +33,34 @@ export function loadEnvoyProtos(...files: string[]): protobuf.Root {
   return root;
 }
 
+/**
+ * Adds what the protos bundled in @grpc/grpc-js-xds 1.14.1 (Envoy API of 2024) lack for the
+ * FULL_DUPLEX_STREAMED response body mode (Envoy ≥ 1.32), exactly as Envoy's API reference
+ * documents them (envoy/extensions/filters/http/ext_proc/v3/processing_mode.proto and
+ * envoy/service/ext_proc/v3/external_processor.proto):
+ * - `ProcessingMode.BodySendMode.FULL_DUPLEX_STREAMED = 4`;
+ * - `message StreamedBodyResponse { bytes body = 1; bool end_of_stream = 2; }`;
+ * - `BodyMutation.streamed_response = 3` (a `StreamedBodyResponse`, in the `mutation` oneof).
+ * Our own description of three definitions, not a copied file; a no-op once the bundled protos
+ * have them. Used by src/exchange/router-processor.ts for streams with a stall timeout.
+ */
+export function addFullDuplexStreaming(root: protobuf.Root): void {
+  const modes = root.lookupEnum('envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode');
+  if (modes.values.FULL_DUPLEX_STREAMED === undefined) modes.add('FULL_DUPLEX_STREAMED', 4);
+  const mutation = root.lookupType('envoy.service.ext_proc.v3.BodyMutation');
+  if (mutation.fields.streamed_response !== undefined) return;
+  const ns = root.lookup('envoy.service.ext_proc.v3') as protobuf.Namespace;
+  if (!ns.get('StreamedBodyResponse')) {
+    ns.add(new protobuf.Type('StreamedBodyResponse').add(new protobuf.Field('body', 1, 'bytes')).add(new protobuf.Field('end_of_stream', 2, 'bool')));
+  }
+  const field = new protobuf.Field('streamed_response', 3, 'StreamedBodyResponse');
+  mutation.add(field);
+  mutation.oneofs.mutation!.add(field);
+  root.resolveAll();
+}
+
 const root = loadEnvoyProtos('envoy/service/ext_proc/v3/external_processor.proto');
+addFullDuplexStreaming(root);
 
 export const ProcessingRequestType = root.lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
 export const ProcessingResponseType = root.lookupType('envoy.service.ext_proc.v3.ProcessingResponse');

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { PROCESS_METHOD_PATH, ProcessingRequestType, ProcessingResponseType } from './protos.ts';
+import { NO_RESPONSE } from './messages.ts';
 import type { ExtProcRequest, ExtProcResponse } from './types.ts';
 
 /**
@@ -8,8 +9,18 @@ import type { ExtProcRequest, ExtProcResponse } from './types.ts';
  * `close` is called exactly once when the stream ends for any reason (done, cancelled, error).
  */
 export interface StreamProcessor {
+  /**
+   * NO_RESPONSE (messages.ts): nothing is sent for this message, allowed only where Envoy expects
+   * nothing (a body chunk of a FULL_DUPLEX_STREAMED body after the processor ended that body).
+   */
   handle(msg: ExtProcRequest): ExtProcResponse | Promise<ExtProcResponse>;
   close(reason: 'done' | 'cancelled' | 'error'): void;
+  /**
+   * Called once, before the first message, with a way to send a message nobody asked for: the
+   * FULL_DUPLEX_STREAMED body mode lets the processor send body chunks at any time (a stalled
+   * stream's error event). Sent after every response already queued, in order.
+   */
+  attach?(push: (res: ExtProcResponse) => void): void;
 }
 
 /** Picks the processor from the stream's gRPC metadata (set per filter in envoy.yaml). */
@@ -107,13 +118,17 @@ export class ExtProcServer {
     // Messages are answered strictly in order; async handlers chain on `tail`.
     let tail: Promise<void> | undefined;
     const respond = (res: ExtProcResponse): void => {
-      if (!closed) call.write(res);
+      if (!closed && res !== NO_RESPONSE) call.write(res);
     };
     const fail = (err: unknown): void => {
       this.opts.onStreamError?.(err);
       close('error');
       endWithStatus(call, err);
     };
+    processor.attach?.((res) => {
+      if (tail) tail = tail.then(() => respond(res)).catch(fail);
+      else respond(res);
+    });
     call.on('data', (msg: ExtProcRequest) => {
       if (tail) {
         tail = tail.then(async () => respond(await processor.handle(msg))).catch(fail);

@@ -37,8 +37,11 @@ export type StructValue =
   | { listValue: { values: StructValue[] } }
   | { structValue: { fields: Record<string, StructValue> } };
 
-/** ProcessingMode.BodySendMode values (processing_mode.proto), for mode_override. */
-export const BodySendMode = { NONE: 0, STREAMED: 1, BUFFERED: 2 } as const;
+/**
+ * ProcessingMode.BodySendMode values (processing_mode.proto), for mode_override.
+ * FULL_DUPLEX_STREAMED (Envoy ≥ 1.32) is added to the bundled protos by protos.ts.
+ */
+export const BodySendMode = { NONE: 0, STREAMED: 1, BUFFERED: 2, FULL_DUPLEX_STREAMED: 4 } as const;
 
 /** A ProcessingResponse as a plain object, encoded by protobufjs. */
 export type ExtProcResponse = Record<string, unknown>;

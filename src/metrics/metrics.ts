@@ -1,4 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BoundedLabel } from './bounded-label.ts';
+import { GenAiMetrics } from './gen-ai.ts';
+import { collectBudgets, collectLatencySla, collectPriceAge, collectRedisErrors, collectRedisUp, type MetricSources } from './runtime-gauges.ts';
 
 /** The single metrics registry; every metric name the gateway exports is defined here. */
 export class GatewayMetrics {
@@ -47,8 +50,8 @@ export class GatewayMetrics {
   });
   readonly cost = new Counter({
     name: 'gateway_cost_usd_total',
-    help: 'What requests cost in USD (provider-reported usage × the target\'s price, src/pricing/), by public model and the provider that served.',
-    labelNames: ['model', 'provider'] as const,
+    help: 'What requests cost in USD (provider-reported usage × the target\'s price, src/pricing/), by public model, the provider that served and the caller\'s team (bounded: teamLabel).',
+    labelNames: ['model', 'provider', 'team'] as const,
     registers: [this.registry],
   });
   readonly anthropicThinking = new Counter({
@@ -135,6 +138,112 @@ export class GatewayMetrics {
     labelNames: ['provider', 'model', 'to', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly breakerAdoptions = new Counter({
+    name: 'gateway_breaker_adopted_total',
+    help: "Circuit breaker state changes this replica took from the fleet (fleet health over Redis) instead of deciding them; gateway_breaker_transitions_total counts only a replica's own decisions, so its sum over the fleet counts each change once.",
+    labelNames: ['provider', 'model', 'to', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly healthProbes = new Counter({
+    name: 'gateway_health_probes_total',
+    help: 'Active probes of idle targets (routing.health.probes), by target (provider/model) and outcome: ok, error (answered non-2xx), unreachable (the gateway\'s Envoy listener did not answer), not_granted (a half-open target\'s probe was held by a caller).',
+    labelNames: ['target', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  // Issue 10 (README, Operations, Metrics): the GenAI conventions' histograms and the gateway's own series.
+  /** gen_ai_* histograms (gen-ai.ts), fed per request by exchange-metrics.ts. */
+  readonly genAi = new GenAiMetrics(this.registry);
+  /**
+   * The `team` label's values: teams come from gateway.yaml's keys and from admin-created keys,
+   * so they are bounded by who may create keys; past 500 distinct teams per process further ones
+   * are counted as `_other`, so no run of created keys mints unbounded series.
+   */
+  readonly teamLabel = new BoundedLabel(500);
+  readonly failovers = new Counter({
+    name: 'gateway_failovers_total',
+    help: "Requests answered (2xx) by a target other than the plan's first, by public model, the provider that answered and the first target's provider (first_provider).",
+    labelNames: ['model', 'provider', 'first_provider'] as const,
+    registers: [this.registry],
+  });
+  readonly refusals = new Counter({
+    name: 'gateway_refusals_total',
+    help: 'Requests the gateway refused before any attempt went upstream, by kind (rate_limit, budget, provider_capacity, routing_constraints, state_unavailable), public model and team.',
+    labelNames: ['kind', 'model', 'team'] as const,
+    registers: [this.registry],
+  });
+  /** What the scrape-time gauges below read; set by Gateway.start (absent: those gauges have no series). */
+  sources: MetricSources | undefined;
+  readonly modelLatencySla: Gauge<'model'> = new Gauge({
+    name: 'gateway_model_latency_sla_seconds',
+    help: "A model's (or alias's) latency SLA, gateway.yaml models.<name>.routing.constraints.latencySlaMs in seconds (time to first token for streams, total time otherwise); only models that set one.",
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+    collect: (): void => collectLatencySla(this.modelLatencySla, this.sources),
+  });
+  readonly budgetSpent: Gauge<'team' | 'period'> = new Gauge({
+    name: 'gateway_budget_spent_usd',
+    help: "A team budget's settled spend in its current period (USD), read from the state backend at scrape time (the fleet's figure with Redis); teams with a budget in gateway.yaml only.",
+    labelNames: ['team', 'period'] as const,
+    registers: [this.registry],
+    collect: (): Promise<void> => collectBudgets(this.budgetSpent, this.budgetLimit, this.sources),
+  });
+  readonly budgetLimit = new Gauge({
+    name: 'gateway_budget_limit_usd',
+    help: "A team budget's limit per period (USD), gateway.yaml budgets.teams.<team>.budget.limitUsd.",
+    labelNames: ['team', 'period'] as const,
+    registers: [this.registry],
+  });
+  readonly redisUp: Gauge<'mode'> = new Gauge({
+    name: 'gateway_redis_up',
+    help: 'Whether the state backend\'s Redis connection is ready (1) or not (0), by mode (single, sentinel, cluster); no series on the embedded backend.',
+    labelNames: ['mode'] as const,
+    registers: [this.registry],
+    collect: (): void => collectRedisUp(this.redisUp, this.sources),
+  });
+  readonly redisCommandErrors: Counter<'operation'> = new Counter({
+    name: 'gateway_redis_command_errors_total',
+    help: 'State backend Redis commands that failed (error, timeout, not connected), by operation (reserve, settle, reserveSpend, cacheGet, getRecord, ...).',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+    collect: (): void => collectRedisErrors(this.redisCommandErrors, this.sources),
+  });
+  /** Epoch ms of the last good price table (priceRefreshed); the two gauges exist from the first one on. */
+  private priceTableAtMs: number | undefined;
+  private priceTable: { readonly timestamp: Gauge; readonly age: Gauge } | undefined;
+  readonly priceRefreshes = new Counter({
+    name: 'gateway_price_refreshes_total',
+    help: 'Price table refreshes by result (ok, failed: the last good prices stay in force).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  /**
+   * For the pricing module (src/pricing/): a refresh of the price table ended. `ok`: the table
+   * now in force was fetched at `atMs` (epoch ms); `failed`: the last good table stays, and its
+   * age keeps growing (the GatewayPriceTableStale alert).
+   */
+  priceRefreshed(result: 'ok' | 'failed', atMs: number = Date.now()): void {
+    this.priceRefreshes.inc({ result });
+    if (result !== 'ok') return;
+    this.priceTableAtMs = atMs;
+    // Registered at the first good refresh: an unlabelled gauge always shows a value, and a 0
+    // timestamp on a gateway without refreshes would look like a table 56 years old.
+    this.priceTable ??= {
+      timestamp: new Gauge({
+        name: 'gateway_price_table_last_refresh_timestamp_seconds',
+        help: 'When the price table in use was last refreshed successfully from its source (Unix seconds); no series until the first refresh.',
+        registers: [this.registry],
+      }),
+      age: new Gauge({
+        name: 'gateway_price_table_age_seconds',
+        help: 'Seconds since the price table in use was last refreshed successfully (now − gateway_price_table_last_refresh_timestamp_seconds); no series until the first refresh.',
+        registers: [this.registry],
+        collect: (): void => collectPriceAge(this.priceTable!.age, this.priceTableAtMs),
+      }),
+    };
+    this.priceTable.timestamp.set(atMs / 1000);
+  }
+
   readonly configReloads = new Counter({
     name: 'gateway_config_reloads_total',
     help: 'Config reloads by result (applied or rejected).',

@@ -12,8 +12,11 @@ export function createLogger(
   // Asynchronous writes: a request line must not block the event loop on a slow stdout pipe.
   // Gateway.stop() flushes before exit. Tests pass an in-memory stream.
   destination: pino.DestinationStream = pino.destination({ dest: 1, sync: false }),
+  /** gateway.yaml `observability.requestLog.file` (log-file.ts): the same lines, also to this stream. */
+  file?: pino.DestinationStream,
 ): Logger {
-  return pino(
+  const out = file ? pino.multistream([{ stream: destination, level: 'trace' }, { stream: file, level: 'trace' }]) : destination;
+  const logger = pino(
     {
       level,
       base: { service: 'llm-extproc' },
@@ -21,8 +24,20 @@ export function createLogger(
       redact: { paths: ['headers'], censor: '[redacted]' },
       serializers: { err: logError },
     },
-    destination,
+    out,
   );
+  if (file) logFiles.set(logger, file as unknown as NodeJS.WritableStream);
+  return logger;
+}
+
+/** The log file each logger also writes to (createLogger's `file`), for closeLogger. */
+const logFiles = new WeakMap<Logger, NodeJS.WritableStream>();
+
+/** Flushes the logger's pending lines and closes its log file, if it has one (Gateway.stop). */
+export async function closeLogger(logger: Logger): Promise<void> {
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  const file = logFiles.get(logger);
+  if (file) await new Promise<void>((resolve) => file.end(() => resolve()));
 }
 /**
  * An error as a log field: its class, code and scrubbed message, and the same for its causes

@@ -31,6 +31,8 @@ export interface BudgetPolicy {
   readonly empty: boolean;
   /** Chains for every budget, by public model name. */
   readonly degrade: ReadonlyMap<string, readonly string[]>;
+  /** Every configured budget (keys', features', teams'), e.g. for the budget gauges (src/metrics/runtime-gauges.ts). */
+  readonly rules: readonly BudgetRule[];
   /** Every budget a caller spends from, most specific first: its key's, its feature's, its team's. */
   rulesFor(caller: { readonly name: string; readonly team: string; readonly feature?: string }): readonly BudgetRule[];
 }
@@ -90,6 +92,7 @@ export function compileBudgets(cfg: BudgetsConfig, keyNames: ReadonlySet<string>
     reservationTtlMs: cfg.reservationTtlSeconds * 1000,
     empty,
     degrade: chains(cfg.degrade, 'budgets.degrade', publicNames, source),
+    rules: Object.freeze([...byKey.values(), ...byFeature.values(), ...byTeam.values()]),
     rulesFor(caller: { readonly name: string; readonly team: string; readonly feature?: string }): readonly BudgetRule[] {
       if (empty) return NONE;
       const out: BudgetRule[] = [];

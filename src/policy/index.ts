@@ -6,6 +6,7 @@ import { budgetStep } from './budget.ts';
 import { exchangeBudgetIO } from './budget-exchange.ts';
 import { concurrent } from './concurrent.ts';
 import { PolicyPipeline, type PolicyStep, type StepFault } from './pipeline.ts';
+import { tracing } from '../tracing/hooks.ts';
 import { rateLimitStep, type RateLimitStep } from './rate-limit.ts';
 import { exchangeRateLimitView } from './rate-limit-exchange.ts';
 import type { StateFaultSink } from './rate-limit-outage.ts';
@@ -13,6 +14,9 @@ import type { Settlement } from './settlement.ts';
 import { gatewayThinkingStep } from './thinking-step.ts';
 import { cacheStoreOf } from './response-cache/store.ts';
 import { exchangeCacheStep } from './response-cache/exchange-io.ts';
+import type { TargetHealth } from '../routing/health/target-health.ts';
+import { providerLimitStep } from '../routing/limits/provider-limit-step.ts';
+import { exchangeProviderLimitOutcome, exchangeProviderLimitView } from '../routing/limits/provider-limit-exchange.ts';
 
 export interface Policies {
   readonly pipeline: PolicyPipeline<Exchange, Settlement>;
@@ -24,6 +28,8 @@ export interface PolicyDeps {
   readonly store: StateStore;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
+  /** Targets' health (cool-downs) for the provider-limit step; undefined: none kept. */
+  readonly health?: () => TargetHealth | undefined;
 }
 
 /**
@@ -32,7 +38,7 @@ export interface PolicyDeps {
  * and budgets (may degrade the model or drop targets it cannot pay for), admitted concurrently
  * on Redis (concurrent.ts), then Claude's kept thinking for
  * a continued tool loop (thinking-step.ts), the response cache (a hit answers the request;
- * response-cache/exchange-io.ts). A step with nothing
+ * response-cache/exchange-io.ts), then the provider limits (src/routing/limits/). A step with nothing
  * configured for a request continues at once, so the order costs nothing where no policy
  * applies. Steps read the config the request started with (`ex.config`), so a reload applies to
  * the next request.
@@ -40,6 +46,7 @@ export interface PolicyDeps {
 export function createPolicies(deps: PolicyDeps): Policies {
   const onStateError: StateFaultSink['onStateError'] = (e) => deps.metrics.policyStateErrors.inc({ policy: e.policy, operation: e.operation, mode: e.mode });
   const rateLimits: RateLimitStep<Exchange> = rateLimitStep<Exchange>({ store: deps.store, view: exchangeRateLimitView, log: deps.logger, onStateError });
+  const health = deps.health ?? ((): undefined => undefined);
   const onFault: StepFault = (step, phase, err) => deps.logger.warn({ err, step, phase }, 'policy step fault');
   const limitsThenBudgets: PolicyStep<Exchange, Settlement>[] = [rateLimits, budgetStep(exchangeBudgetIO, { store: deps.store, log: deps.logger, onStateError })];
   const steps: PolicyStep<Exchange, Settlement>[] = [
@@ -55,7 +62,19 @@ export function createPolicies(deps: PolicyDeps): Policies {
     // The response cache after all of them: a hit answers the request and is settled by the
     // steps before it as `cacheHit` (1 request, 0 tokens, 0 cost); it looks up the final model.
     exchangeCacheStep({ store: cacheStoreOf(deps.store), metrics: deps.metrics, logger: deps.logger }),
+    // Last: a cache hit, or a request another step refused, spends no provider quota. Reserves on
+    // the target the request goes to first, moves limited and cooling targets out of its way, and
+    // waits (bounded) or answers 429 when all are (src/routing/limits/provider-limit-step.ts).
+    providerLimitStep<Exchange>({
+      store: deps.store,
+      health,
+      view: exchangeProviderLimitView(health),
+      outcome: exchangeProviderLimitOutcome,
+      log: deps.logger,
+      onStateError,
+    }),
   ];
-  const pipeline = new PolicyPipeline(steps, onFault);
+  // One span per step's admit when tracing is on (src/tracing/); off, the steps as they are.
+  const pipeline = new PolicyPipeline(steps.map((s) => tracing().wrapStep(s)), onFault);
   return { pipeline, close: () => rateLimits.close() };
 }

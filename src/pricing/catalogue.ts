@@ -2,8 +2,9 @@ import { calcPrice, findProvider, type ConditionalPrice, type ModelPrice } from 
 import type { PricePeriod, Rate, TokenRates } from './types.ts';
 
 /**
- * Prices from the genai-prices catalogue (@pydantic/genai-prices, its bundled data; never
- * fetched at run time), looked up once per target at config load and compiled into
+ * Prices from the genai-prices catalogue (@pydantic/genai-prices: its bundled data, or what
+ * src/pricing/refresh.ts last installed through the library's `updatePrices`), looked up once per
+ * target at config load (and again when a refresh rebuilds the config) and compiled into
  * PricePeriods, so that pricing a request is a period choice and four multiplications.
  */
 
@@ -33,6 +34,8 @@ export interface CatalogueEntry {
   /** `provider/model` as the catalogue names them (the model may be matched from a dated name). */
   readonly id: string;
   readonly periods: readonly PricePeriod[];
+  /** The model's context window, tokens (genai-prices `context_window`), when the catalogue knows it. */
+  readonly contextWindow: number | undefined;
 }
 
 /**
@@ -55,7 +58,9 @@ export function lookupCatalogue(providerId: string, model: string): CatalogueEnt
     if (!rates) return undefined;
     periods.push({ when: whenOf(c.constraint), rates });
   }
-  return periods.length > 0 ? { id: `${found.provider.id}/${found.model.id}`, periods } : undefined;
+  if (periods.length === 0) return undefined;
+  const cw = found.model.context_window;
+  return { id: `${found.provider.id}/${found.model.id}`, periods, contextWindow: typeof cw === 'number' && cw > 0 ? cw : undefined };
 }
 
 function whenOf(c: ConditionalPrice['constraint']): PricePeriod['when'] {

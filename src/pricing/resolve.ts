@@ -86,7 +86,7 @@ export function resolveTargetPrice(t: TargetPricingInput): Price {
         `pricing.providerId on providers.${t.provider.name} if another catalogue provider prices it, or pricing: { free: true } if it costs nothing`,
     );
   }
-  return Object.freeze({ free: false, source: `catalogue ${entry.id}`, periods: entry.periods, multipliers });
+  return Object.freeze({ free: false, source: `catalogue ${entry.id}`, periods: entry.periods, multipliers, contextWindow: entry.contextWindow });
 }
 
 function free(source: string): Price {

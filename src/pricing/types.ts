@@ -51,6 +51,8 @@ export interface Price {
    */
   readonly periods: readonly PricePeriod[];
   readonly multipliers: readonly CostMultiplier[];
+  /** The provider model's context window, tokens, from the catalogue; undefined when unknown (overrides and free prices). */
+  readonly contextWindow?: number | undefined;
 }
 
 /**

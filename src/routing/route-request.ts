@@ -38,6 +38,8 @@ export interface RouteOptions {
   readonly nowMs: number;
   /** Uniform in [0, 1) (weighted draws, the latency band's shuffle); default Math.random. */
   readonly random?: () => number;
+  /** Targets at their provider limit (bit per index), left out of the order as `limit` (src/routing/limits/). */
+  readonly limited?: number;
 }
 
 export interface RoutedRequest {
@@ -76,6 +78,7 @@ export function routeRequest(model: RuntimeModel, request: ChatRequest, promptTo
     routing: model.routing,
     random: opts.random ?? Math.random,
     tryProbe,
+    limited: opts.limited ?? 0,
   });
   if (decision.order.length === 0) return { decision, plan: undefined, probes };
   return { decision, plan: withTimeouts(model, planFor(model.targets, decision.order)), probes };

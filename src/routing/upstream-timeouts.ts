@@ -8,6 +8,7 @@ import { strictObject } from '../config/strict-object.ts';
  * timeouts:
  *   firstByteMs: 5000    # an attempt whose response headers have not come by then is abandoned for the next target
  *   totalMs: 120000      # the whole request, every attempt and a stream's last byte included
+ *   streamIdleMs: 15000  # a stream silent this long once it began is ended with an error event
  * ```
  *
  * They reach Envoy as request headers the router-level ext_proc sets with the plan
@@ -16,7 +17,9 @@ import { strictObject } from '../config/strict-object.ts';
  * at the request headers, forwarded-headers.ts). `firstByteMs` is Envoy's per-try timeout,
  * which covers only the wait for the provider's response headers: a stream cannot fail over
  * once its headers reached the caller. `totalMs` is the route timeout and cuts a stream that
- * outlives it.
+ * outlives it. `streamIdleMs` stays in the gateway: the router-level ext_proc takes such a
+ * model's streams in Envoy's FULL_DUPLEX_STREAMED body mode and, when the provider goes silent
+ * that long, ends the caller's stream with an OpenAI error event (src/exchange/stream-stall.ts).
  */
 
 /** envoy.yaml's route `timeout` (test/routing/upstream-timeouts.test.ts checks it against the file), ms. */
@@ -47,7 +50,24 @@ export const upstreamTimeoutsSchema = strictObject({
       `totalMs: at most ${ENVOY_ROUTE_TIMEOUT_MS} ms, envoy.yaml's route timeout (${ENVOY_ROUTE_TIMEOUT_MS / 1000} s), which the budget reservations' lifetime and stream settlement are sized for`,
     )
     .optional(),
+  /**
+   * Longest silence of a stream once its first body bytes came, ms (< 60,000: envoy.yaml's
+   * per_try_idle_timeout, which would otherwise cut the caller's connection first).
+   */
+  streamIdleMs: wholeMs('streamIdleMs')
+    .max(
+      ENVOY_PER_TRY_IDLE_TIMEOUT_MS - 1,
+      `streamIdleMs: below ${ENVOY_PER_TRY_IDLE_TIMEOUT_MS} ms, since envoy.yaml's per_try_idle_timeout (${ENVOY_PER_TRY_IDLE_TIMEOUT_MS / 1000} s) resets a silent stream's connection first`,
+    )
+    .optional(),
 }).superRefine((t, ctx) => {
+  if (t.streamIdleMs !== undefined && t.totalMs !== undefined && t.streamIdleMs >= t.totalMs) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['streamIdleMs'],
+      message: `streamIdleMs (${t.streamIdleMs} ms) must be below totalMs (${t.totalMs} ms): the route timeout would end the request first`,
+    });
+  }
   if (t.firstByteMs !== undefined && t.totalMs !== undefined && t.firstByteMs >= t.totalMs) {
     ctx.addIssue({
       code: 'custom',

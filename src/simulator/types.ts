@@ -35,7 +35,12 @@ export interface Fault {
    * `stallMs` before the rest (a reset set at fewer or as many bytes comes first).
    */
   stallAfterBytes?: number;
-  /** Length of the `stallAfterBytes` pause, ms (default 0). */
+  /**
+   * Stream only: send this many SSE events, then pause `stallMs` before the rest (capped at
+   * events − 1 so it always fires; a reset or error event at or before it comes first).
+   */
+  stallAfterEvents?: number;
+  /** Length of the `stallAfterBytes` / `stallAfterEvents` pause, ms (default 0). */
   stallMs?: number;
   /** Write the response bytes in pieces cut at these offsets, with a flush between pieces. */
   splitBytes?: 'every-byte' | 'random' | number[];

@@ -22,6 +22,8 @@
  */
 export { StateUnavailableError, type StateBackend } from './errors.ts';
 import type { StateBackend } from './errors.ts';
+import type { SpendHistoryStore } from './spend-history.ts';
+export type { SpendBucket, SpendHistoryStore } from './spend-history.ts';
 
 // ---- rate-limit windows -------------------------------------------------------------------
 
@@ -135,7 +137,8 @@ export type ReserveSpendResult =
 
 // ---- the store ------------------------------------------------------------------------------
 
-export interface StateStore {
+/** Also the hourly spend history (src/state/spend-history.ts: addSpendHistory, readSpendHistory). */
+export interface StateStore extends SpendHistoryStore {
   readonly backend: StateBackend;
 
   /**

@@ -44,7 +44,11 @@ export async function startAdminFixture(opts: { store?: StateStore; now?: () => 
   const store = opts.store ?? new EmbeddedStateStore({ sqlitePath: ':memory:' });
   const directory = new StateKeyDirectory(store, opts.now ? { now: opts.now } : {});
   const keys = new AdminKeys({ store, config: () => configs.current, directory });
-  const server: Server = await startAdminServer('127.0.0.1', 0, { keys, adminKeySha256: () => configs.current.admin?.keySha256 });
+  const server: Server = await startAdminServer('127.0.0.1', 0, {
+    keys,
+    adminKeySha256: () => configs.current.admin?.keySha256,
+    spend: { store, ...(opts.now ? { now: opts.now } : {}) },
+  });
   const port = (server.address() as { port: number }).port;
   const url = `http://127.0.0.1:${port}`;
   return {

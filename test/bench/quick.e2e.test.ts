@@ -51,7 +51,7 @@ test('the quick benchmark runs, exits 0 and writes its Markdown table and JSON r
       assert.match(row[4]!, /^[\d,.]+$/, `c=1 p50 of ${profile} / ${p.id} is a number`);
     }
   }
-  for (const section of ['## Targets', '## Open loop at fixed rates', '## Streams (probe, concurrency 1)', '## Processes (whole run)']) {
+  for (const section of ['## Targets', '## What per-request planning adds', '## Open loop at fixed rates', '## Streams (probe, concurrency 1)', '## Processes (whole run)']) {
     assert.ok(md.includes(section), `section ${section}`);
   }
   assert.match(md, /\| gateway-openai \| 2\/2 \| 8 \|/, 'the stream probe got complete streams through the gateway');
@@ -62,5 +62,17 @@ test('the quick benchmark runs, exits 0 and writes its Markdown table and JSON r
   assert.equal(result.cells.length, 18);
   assert.ok(result.env.commit.length > 0 && result.env.envoy.length > 0 && result.env.cores > 0);
   assert.ok(result.pairs.some((p) => p.path === 'gateway-anthropic' && p.baseline === 'bare-anthropic'));
+  // Per-request planning (issue 9): every strategy measured through routeRequest, each a target row; the cases route what they say.
+  const routing = result.routing!;
+  assert.deepEqual(new Set(routing.rows.map((r) => r.strategy)), new Set(['priority', 'weighted', 'latency', 'cost']));
+  for (const r of routing.rows) {
+    assert.ok(Number.isFinite(r.us) && r.us > 0 && Number.isFinite(r.usWithExplain), `${r.case}: µs per request measured`);
+    assert.ok(result.targets.some((t) => t.path === 'in-process' && t.what.endsWith(r.case) && t.value === r.us), `${r.case}: target row`);
+    assert.ok(md.includes(`| ${r.case} | ${r.strategy} |`), `${r.case}: report row`);
+  }
+  const cost = routing.rows.find((r) => r.case.startsWith('cost, price window'))!;
+  assert.notEqual(cost.orderAtStart[0], cost.orderAtEnd[0], 'the cost case crosses its price window: the cheapest target changes');
+  const breakers = routing.rows.find((r) => r.case.includes('breaker open'))!;
+  assert.deepEqual(breakers.orderAtStart, ['gemini/gemini-2.5-pro'], 'the open target and the half-open one whose probe is taken leave the plan');
   for (const name of ['extproc', 'envoy-gateway', 'envoy-bare']) assert.ok((result.processes[name]?.peakRssMB ?? 0) > 0, `${name} was sampled`);
 });

@@ -13,3 +13,9 @@ test('ConfigError: "file: where: problem", fields kept', () => {
 test('ConfigError without a path leaves it out', () => {
   assert.equal(new ConfigError('f.yaml', '', 'cannot be read').message, 'f.yaml: cannot be read');
 });
+
+test('a ConfigError with a line reads file:line: path: problem', () => {
+  const err = new ConfigError('gw.yaml', 'models.x', 'bad', 12);
+  assert.equal(err.message, 'gw.yaml:12: models.x: bad');
+  assert.equal(err.line, 12);
+});

@@ -21,7 +21,8 @@ function configError(name: string, text: string, env: NodeJS.ProcessEnv = ENV): 
   }
   assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${String(caught)}`);
   assert.equal(caught.file, file);
-  assert.ok(caught.message.startsWith(`${file}: `), caught.message);
+  // `file:line: path: problem` when the problem's node is found in the file, else `file: …`
+  assert.match(caught.message.slice(file.length), /^(:\d+)?: /, caught.message);
   return { file, err: caught };
 }
 
@@ -165,11 +166,24 @@ describe('loadConfigFile: each invalid file names file, path and expectation', (
     assert.equal(err.where, 'server.maxBodyBytes');
   });
 
-  test('several problems: the first is named and the rest counted', () => {
+  test('several problems: every one named, with its line', () => {
     const keys = `keys:\n  - { name: a, sha256: bad }\n  - { name: b, sha256: bad }\n`;
-    const { err } = configError('several.yaml', smallConfig({ keys }));
+    const text = smallConfig({ keys });
+    const { file, err } = configError('several.yaml', text);
     assert.equal(err.where, 'keys[0].sha256');
-    assert.match(err.message, /\(and 1 more problem\(s\)\)/);
+    const lines = text.split('\n');
+    const lineOf = (needle: string): number => lines.findIndex((l) => l.includes(needle)) + 1;
+    assert.equal(err.line, lineOf('name: a,'));
+    assert.ok(err.message.startsWith(`${file}:${lineOf('name: a,')}: keys[0].sha256: `), err.message);
+    assert.match(err.message, new RegExp(`; also line ${lineOf('name: b,')}, keys\\[1\\]\\.sha256: `), err.message);
+    assert.doesNotMatch(err.message, /more problem/);
+  });
+
+  test('more than 8 problems: 8 named, the rest counted', () => {
+    const keys = `keys:\n${Array.from({ length: 10 }, (_, i) => `  - { name: k${i}, sha256: bad }\n`).join('')}`;
+    const { err } = configError('many.yaml', smallConfig({ keys }));
+    assert.equal(err.message.split('; also ').length, 8, err.message);
+    assert.match(err.message, /\(and 2 more problem\(s\)\)$/);
   });
 
   test('an empty file asks for an object', () => {

@@ -219,7 +219,7 @@ describe('config hot reload', () => {
       if (!refused) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(refused, 'the refusal is logged');
-    assert.match(String(refused.error), /gateway\.yaml: models\.gpt-4o-mini\.targets\[1\]\.provider: unknown provider "no-such-provider"/);
+    assert.match(String(refused.error), /gateway\.yaml(:\d+)?: models\.gpt-4o-mini\.targets\[1\]\.provider: unknown provider "no-such-provider"/);
     const res = await gw.client().chat.completions.create({ model: 'reloaded-model', messages: hello });
     assert.equal(res.object, 'chat.completion');
     writeFileSync(configFile, 'providers: [this is: not valid');

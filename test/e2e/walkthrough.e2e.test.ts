@@ -191,9 +191,9 @@ describe("the README's walkthrough, run as written against npm start", () => {
     );
   });
 
-  test('6: /metrics has the cost per model and provider', () => {
+  test('6: /metrics has the cost per model, provider and team', () => {
     const out = steps[6]!.output;
-    assert.match(out, /^gateway_cost_usd_total\{model="claude-sonnet-4-5",provider="anthropic"\} \d/m);
+    assert.match(out, /^gateway_cost_usd_total\{model="claude-sonnet-4-5",provider="anthropic",team="research"\} \d/m);
     assert.match(out, /^gateway_cache_saved_cost_usd_total\{model="gpt-4o-mini",team="demo"\} \d/m);
   });
 

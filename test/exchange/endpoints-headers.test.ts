@@ -63,7 +63,7 @@ describe('GET /v1/models/{model}', () => {
       assert.equal(res.headers['content-type'], 'application/json');
       assert.ok(res.headers['x-request-id']);
       assert.deepEqual(res.json, listed, path);
-      assert.deepEqual(Object.keys(res.json as object), ['id', 'object', 'created', 'owned_by']);
+      assert.deepEqual(Object.keys(res.json as object), ['id', 'object', 'created', 'owned_by', 'context_length', 'pricing']);
     }
     assert.deepEqual(get('/v1/models/failover').json, list.data.find((m) => m.id === 'failover'));
   });

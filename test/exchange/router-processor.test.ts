@@ -459,10 +459,12 @@ describe('close', () => {
       const line = lines[0]!;
       assert.equal(line['msg'], 'request');
       assert.equal(line['level'], 30);
-      const { latency_ms, overhead_ms, ...rest } = line;
+      const { latency_ms, overhead_ms, time_to_first_token_ms, ...rest } = line;
       assert.equal(typeof latency_ms, 'number');
       assert.equal(typeof overhead_ms, 'number');
       assert.ok((overhead_ms as number) <= (latency_ms as number));
+      // A stream: the first chunk went out before the end.
+      assert.ok(typeof time_to_first_token_ms === 'number' && time_to_first_token_ms <= (latency_ms as number));
       for (const key of ['time', 'pid', 'hostname', 'service', 'level', 'msg']) delete rest[key];
       assert.deepEqual(rest, {
         request_id: id,

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { PROCESS_METHOD_PATH, ProcessingRequestType, ProcessingResponseType } from '../../src/extproc/protos.ts';
 import { ExtProcServer, type StreamProcessor } from '../../src/extproc/server.ts';
 import { bodyBytes, readHeaders, type ExtProcRequest, type ExtProcResponse } from '../../src/extproc/types.ts';
-import { phaseResponse } from '../../src/extproc/messages.ts';
+import { NO_RESPONSE, phaseResponse } from '../../src/extproc/messages.ts';
 import { bodyMessage, headersMessage } from '../support/unit/ext-proc.ts';
 
 const MAX = 16 * 1024 * 1024;
@@ -27,6 +27,11 @@ class Recorder implements StreamProcessor {
   close(reason: 'done' | 'cancelled' | 'error'): void {
     this.closes.push(reason);
     this.markClosed();
+  }
+  /** What the server gave attach(): sends a message unasked. */
+  push: ((res: ExtProcResponse) => void) | undefined;
+  attach(push: (res: ExtProcResponse) => void): void {
+    this.push = push;
   }
 }
 
@@ -117,6 +122,26 @@ describe('ExtProcServer over a real gRPC connection', () => {
     const r = recorders.at(-1)!;
     assert.deepEqual(r.closes, ['done']);
     assert.deepEqual(metadataSeen.at(-1)!.get('x-llmx-filter'), ['upstream']);
+  });
+
+  test('attach: a message sent unasked goes after the answers already queued; NO_RESPONSE sends nothing', async () => {
+    nextHandler = (msg, i) => {
+      const text = `r${i}:${Buffer.from(bodyBytes(msg.request_body?.body)).toString('utf8')}`;
+      if (i === 0) return later(40, reply(text));
+      return i === 1 ? NO_RESPONSE : reply(text);
+    };
+    const { call, responses, status } = open();
+    call.write(bodyMessage('request_body', 'm0', false));
+    for (let i = 0; i < 100 && recorders.at(-1)?.messages.length !== 1; i++) await later(5, undefined);
+    const r = recorders.at(-1)!;
+    assert.ok(r.push, 'the processor was attached before its first message');
+    // m0's answer is still pending: the pushed message must not overtake it.
+    r.push(reply('pushed'));
+    call.write(bodyMessage('request_body', 'm1', false));
+    call.write(bodyMessage('request_body', 'm2', true));
+    call.end();
+    assert.equal((await status).code, grpc.status.OK);
+    assert.deepEqual(responses.map(bodyOf), ['r0:m0', 'pushed', 'r2:m2']);
   });
 
   test('messages arrive decoded with snake_case fields and raw_value headers', async () => {

@@ -111,7 +111,8 @@ describe('model lists per scope', () => {
 
   test('an alias is its own model object, the one retrieve returns', () => {
     const o = JSON.parse(config.modelCatalog.objectBody('cheap')!) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(o), ['id', 'object', 'created', 'owned_by']);
+    // OpenAI's four fields, then the gateway's (context length and live prices: src/policy/model-catalog.ts).
+    assert.deepEqual(Object.keys(o), ['id', 'object', 'created', 'owned_by', 'context_length', 'pricing']);
     assert.equal(o['id'], 'cheap');
   });
 });

@@ -65,7 +65,8 @@ describe('the cost of a request', () => {
     finishExchange(exchange(1, '2026-12-01T12:00:00Z'), 'completed', sinks);
     assert.deepEqual(lines().map((l) => [l['provider'], l['cost_usd']]), [['paid', 0.004], ['paid', 0.004], ['local', 0]]);
     const cost = await sinks.metrics.cost.get();
-    assert.deepEqual(cost.values.map((v) => [v.labels, v.value]), [[{ model: 'm', provider: 'paid' }, 0.008], [{ model: 'm', provider: 'local' }, 0]]);
+    // no caller in this test: team '' (Prometheus reads an empty label as absent)
+    assert.deepEqual(cost.values.map((v) => [v.labels, v.value]), [[{ model: 'm', provider: 'paid', team: '' }, 0.008], [{ model: 'm', provider: 'local', team: '' }, 0]]);
   });
   test('no cost_usd on a line without usage', () => {
     const { sinks, lines } = memorySinks();
@@ -87,7 +88,8 @@ test('config load refuses a target without a price, naming the file and path', (
 test('a malformed pricing block is refused at load with its path in the file', () => {
   const file = scratch.write('bad-pricing.yaml', smallConfig({ models: 'models:\n  m:\n    targets:\n      - { provider: p1, model: x, pricing: { input: 1, windows: [{ from: "22:00", to: "06:00", multiplier: 0.5 }] } }\n' }));
   assert.throws(() => loadConfigFile(file, {}, 1), (err: unknown) => {
-    assert.equal((err as Error).message, `${file}: models.m.targets[0].pricing.output: an override price needs both input and output (USD per 1M tokens)`);
+    // line 6: the target's line (the missing `output` key's nearest present parent)
+    assert.equal((err as Error).message, `${file}:6: models.m.targets[0].pricing.output: an override price needs both input and output (USD per 1M tokens)`);
     return true;
   });
 });

@@ -192,6 +192,34 @@ describe('fault: JSON answers broken mid-body', () => {
   });
 });
 
+describe('fault: a stream that stalls', () => {
+  for (const f of FORMATS) {
+    it(`${f}: stallAfterEvents pauses after exactly N events, then sends the rest`, async () => {
+      const full = await post(streamUrl(f), REQUESTS[f].streamBody);
+      const total = full.text.split(REQUESTS[f].sep).filter((e) => e.trim() !== '').length;
+      const arrivals: Array<{ at: number; events: number }> = [];
+      let text = '';
+      await new Promise<void>((resolve, reject) => {
+        const req = http.request(streamUrl(f), { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...fault({ stallAfterEvents: 2, stallMs: 300 }) } }, (res) => {
+          res.on('data', (c: Buffer) => {
+            text += c.toString('utf8');
+            arrivals.push({ at: performance.now(), events: text.split(REQUESTS[f].sep).length - 1 });
+          });
+          res.on('end', resolve);
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify(REQUESTS[f].streamBody));
+      });
+      assert.equal(text.split(REQUESTS[f].sep).filter((e) => e.trim() !== '').length, total, 'every event arrives in the end');
+      // The longest wait between two arrivals is the stall, right after the second event.
+      let longest = 1;
+      for (let i = 2; i < arrivals.length; i++) if (arrivals[i]!.at - arrivals[i - 1]!.at > arrivals[longest]!.at - arrivals[longest - 1]!.at) longest = i;
+      assert.equal(arrivals[longest - 1]!.events, 2, JSON.stringify(arrivals));
+    });
+  }
+});
+
 describe('fault: in-stream error event', () => {
   it('openai: data {"error":…} after N events and no [DONE]', async () => {
     const r = await post(streamUrl('openai'), REQUESTS.openai.streamBody, fault({ errorEventAfterEvents: 2 }));

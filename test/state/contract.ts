@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StateUnavailableError, type StateStore, type WindowCharge } from '../../src/state/store.ts';
+import { StateUnavailableError, type SpendBucket, type StateStore, type WindowCharge } from '../../src/state/store.ts';
 
 /**
  * How a backend is opened for the contract. Every test uses its own partition (team) and ids,
@@ -370,6 +370,47 @@ export function stateContract(name: string, backend: Backend): void {
       });
     });
 
+    describe('spend history', () => {
+      const HOUR = 3_600_000;
+      const DAY = 24 * HOUR;
+      const hourNow = Math.floor(Date.now() / HOUR) * HOUR;
+      const bucket = (team: string, hour: number, provider: string, model: string, n: number): SpendBucket => ({
+        hour, team, provider, model, requests: n, tokensIn: 10 * n, tokensOut: 20 * n, tokensCached: n, nanoUsd: 1_000 * n,
+      });
+      const mine = (team: string, all: SpendBucket[]): SpendBucket[] => all.filter((b) => b.team === team);
+
+      it('adds batches into hourly buckets per team, provider and model, and reads a range of hours', async () => {
+        const team = `t-${uid()}`;
+        await store.addSpendHistory([bucket(team, hourNow, 'openai', 'gpt-4o-mini', 2), bucket(team, hourNow - HOUR, 'anthropic', 'claude', 1)], 35 * DAY);
+        await store.addSpendHistory([bucket(team, hourNow, 'openai', 'gpt-4o-mini', 3), bucket(team, hourNow, 'cache', 'gpt-4o-mini', 1)], 35 * DAY);
+        const all = mine(team, await store.readSpendHistory(hourNow - 2 * HOUR, hourNow + HOUR));
+        assert.deepEqual(all, [bucket(team, hourNow - HOUR, 'anthropic', 'claude', 1), bucket(team, hourNow, 'cache', 'gpt-4o-mini', 1), bucket(team, hourNow, 'openai', 'gpt-4o-mini', 5)]);
+        assert.deepEqual(mine(team, await store.readSpendHistory(hourNow, hourNow + HOUR)).map((b) => b.provider), ['cache', 'openai'], 'from is inclusive, to exclusive');
+      });
+
+      it('two replicas add to the same buckets; either reads the sum', async () => {
+        const team = `t-${uid()}`;
+        const [a, b] = await backend.replicas();
+        await Promise.all([a.addSpendHistory([bucket(team, hourNow, 'p', 'm', 4)], DAY), b.addSpendHistory([bucket(team, hourNow, 'p', 'm', 6)], DAY)]);
+        assert.deepEqual(mine(team, await a.readSpendHistory(hourNow, hourNow + HOUR)), [bucket(team, hourNow, 'p', 'm', 10)]);
+        assert.deepEqual(mine(team, await b.readSpendHistory(hourNow, hourNow + HOUR)), [bucket(team, hourNow, 'p', 'm', 10)]);
+        await a.close();
+        await b.close();
+      });
+
+      it('keeps buckets keepMs after their hour: older ones are not kept', async () => {
+        const team = `t-${uid()}`;
+        await store.addSpendHistory([bucket(team, hourNow - 3 * DAY, 'p', 'm', 1), bucket(team, hourNow - HOUR, 'p', 'm', 1)], DAY);
+        assert.deepEqual(mine(team, await store.readSpendHistory(hourNow - 4 * DAY, hourNow + HOUR)), [bucket(team, hourNow - HOUR, 'p', 'm', 1)]);
+      });
+
+      it('refuses a bucket that is not an hour start, a fractional amount and a range that is not whole hours', async () => {
+        await assert.rejects(store.addSpendHistory([bucket('t', hourNow + 1, 'p', 'm', 1)], DAY), RangeError);
+        await assert.rejects(store.addSpendHistory([{ ...bucket('t', hourNow, 'p', 'm', 1), nanoUsd: 0.5 }], DAY), RangeError);
+        await assert.rejects(store.readSpendHistory(hourNow, hourNow + 10), RangeError);
+      });
+    });
+
     describe('durability and lifecycle', () => {
       it('settled spend and records survive a restart; in-flight reservations need not', async () => {
         const team = `t-${uid()}`;
@@ -379,7 +420,11 @@ export function stateContract(name: string, backend: Backend): void {
         assert.ok(a.granted);
         assert.equal(await store.settleSpend(a.reservation, 250), true);
         await store.putRecord(ns, 'key-1', '{"hash":"h1"}');
+        const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+        const history = { hour, team, provider: 'p', model: 'm', requests: 1, tokensIn: 2, tokensOut: 3, tokensCached: 0, nanoUsd: 250 };
+        await store.addSpendHistory([history], 86_400_000);
         store = await backend.reopen(store);
+        assert.deepEqual((await store.readSpendHistory(hour, hour + 3_600_000)).filter((b) => b.team === team), [history], 'spend history too');
         assert.equal(await store.spent(team, budget.subject, '2026-11'), 250);
         assert.equal(await store.getRecord(ns, 'key-1'), '{"hash":"h1"}');
         assert.equal(await store.settleSpend(a.reservation, 250), false, 'settled before the restart: not again');

@@ -17,7 +17,8 @@ export interface FinishedRequest {
  * - the request path records provider answers with a **2xx status**: `ok` for a complete
  *   answer (JSON read whole, a stream to its `[DONE]`); for a 2xx that still failed, `error`
  *   (an unreadable or empty body) or what the stream's error event says (its status: 5xx
- *   `error`, 429 `rate_limited`, 408 `timeout`, other 4xx `client_error`);
+ *   `error`, 429 `rate_limited`, 408 and 504 `timeout`, other 4xx `client_error`; the 504 also
+ *   of a stream the gateway ended for its silence, `timeouts.streamIdleMs`);
  * - the upstream log records every attempt with a status ≥ 300 or a response flag (the
  *   final one included), and a 2xx stream cut by the provider (`UC`, `SI`, …);
  * - neither: a 2xx stream that ended without its terminal event for another reason (the
@@ -58,7 +59,9 @@ export function answerOutcome(r: FinishedRequest, nowMonoMs: number = performanc
 /** An error event's status (the provider's in-stream error, or the gateway's on a broken stream) → result. */
 function resultOfStatus(status: number): AttemptResult {
   if (status === 429) return 'rate_limited';
-  if (status === 408) return 'timeout';
+  // 504: a provider's 408/504 as the errors table maps it, and the gateway's event for a stream
+  // silent past `timeouts.streamIdleMs` (src/exchange/stream-stall.ts).
+  if (status === 408 || status === 504) return 'timeout';
   if (status >= 400 && status < 500 && status !== 401 && status !== 403) return 'client_error';
   return 'error';
 }

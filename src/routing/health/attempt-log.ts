@@ -46,7 +46,7 @@ const RESET_FLAGS = new Set(['UC', 'UR', 'UF', 'UPE']);
  * - a downstream flag (`DC`, `DR`): nothing; the caller left, the provider did no wrong;
  * - `UT`, `SI`, `UMSDR`: `timeout` (also `SI` on a 200: a stream that stalled after its first byte);
  * - `UC`, `UR`, `UF`, `UPE`: `reset` (also on a 200: a stream cut by the provider);
- * - 429: `rate_limited`, with the wait from `retry-after` or the provider's reset headers (retryAfterMs);
+ * - 429: `rate_limited`, with the wait from `retry-after-ms`, `retry-after` or the provider's reset headers (rateLimitWaitMs);
  * - 5xx and 3xx: `error`; 408: `timeout`;
  * - 401 and 403: `error`. The provider refused the gateway's own key (or its account): every
  *   request to that target fails the same way until an operator fixes it, so the target should
@@ -73,7 +73,7 @@ export function judgeAttempt(e: UpstreamAttemptEntry, nowMs: number = Date.now()
   return undefined;
 }
 
-/** The providers' reset headers, in the order they are read after `retry-after`. */
+/** The providers' reset headers, in the order they are read after `retry-after-ms` and `retry-after`. */
 export const RESET_HEADERS = [
   'x-ratelimit-reset-requests',
   'x-ratelimit-reset-tokens',
@@ -84,14 +84,18 @@ export const RESET_HEADERS = [
 ] as const;
 
 /**
- * How long a 429 asks to wait, ms: `retry-after` (seconds or an HTTP date, RFC 9110 §10.2.3)
- * when present; else the longest of the providers' reset headers present (OpenAI's
+ * How long a 429 asks to wait, ms: `retry-after-ms` (ms, the most precise; the official OpenAI
+ * and Anthropic SDKs read it before `retry-after`: /work/shared/wire/README.md O1 and A5,
+ * `src/client.ts`), else `retry-after` (seconds or an HTTP date, RFC 9110 §10.2.3);
+ * else the longest of the providers' reset headers present (OpenAI's
  * `x-ratelimit-reset-*`, a Go duration like `1s`, `6m0s`, `20ms`; Anthropic's
  * `anthropic-ratelimit-*-reset`, an RFC 3339 time). The longest, because the entry does not say
  * which limit was hit, and coming back before the right one resets only earns another 429.
  * undefined when nothing readable was sent (the cool-down then doubles from its own base).
  */
 export function rateLimitWaitMs(headers: Readonly<Record<string, string>>, nowMs: number = Date.now()): number | undefined {
+  const retryAfterMs = parseRetryAfterMs(headers['retry-after-ms']);
+  if (retryAfterMs !== undefined) return retryAfterMs;
   const retryAfter = parseRetryAfter(headers['retry-after'], nowMs);
   if (retryAfter !== undefined) return retryAfter * 1000;
   let longest: number | undefined;
@@ -102,6 +106,15 @@ export function rateLimitWaitMs(headers: Readonly<Record<string, string>>, nowMs
     if (ms !== undefined && (longest === undefined || ms > longest)) longest = ms;
   }
   return longest;
+}
+
+/** `retry-after-ms`: a non-negative number of ms (fractions allowed, rounded up); undefined when it is not one. */
+export function parseRetryAfterMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (!/^\d+(\.\d+)?$/.test(v)) return undefined;
+  const ms = Math.ceil(Number(v));
+  return Number.isSafeInteger(ms) ? ms : undefined;
 }
 
 const DURATION_UNIT_MS: Readonly<Record<string, number>> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 };

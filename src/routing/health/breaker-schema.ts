@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { strictObject } from '../../config/strict-object.ts';
+import { probesSchema } from './probes/probes-schema.ts';
 
 /**
  * Health and circuit-breaker settings for routing (issue 9), all optional with the field's
@@ -15,8 +16,9 @@ import { strictObject } from '../../config/strict-object.ts';
  *     latency: { thresholdMs: 10000, consecutive: 3, openMs: 300000 }
  *     errors: { rate: 0.05, windowMs: 300000, minRequests: 20, openMs: 300000 }
  *     probeTimeoutMs: 120000
- *   rateLimited: { cooldownMs: 1000, maxCooldownMs: 300000 }
+ *   rateLimited: { cooldownMs: 1000, maxCooldownMs: 300000, maxWaitMs: 2000 }
  *   latencyHalfLifeMs: 30000
+ *   probes: { intervalMs: 60000 }   # optional, off when absent (probes/probes-schema.ts)
  * ```
  */
 
@@ -57,6 +59,14 @@ export const rateLimitedSchema = strictObject({
   cooldownMs: ms('cooldownMs').default(1_000),
   /** Cap of any cool-down, ms, `retry-after` included (a bogus header cannot sideline a target for days). */
   maxCooldownMs: ms('maxCooldownMs').default(300_000),
+  /**
+   * When every target of a request is cooling down or at its provider limit, how long the
+   * request may wait for the first to free (backoff with full jitter) before its 429, ms; 0:
+   * answer the 429 at once. At most 4000: the wait holds the ext_proc's answer to Envoy's
+   * request-body message, which envoy.yaml's `message_timeout: 5s` bounds (past it Envoy answers
+   * 504 itself); the route's timeouts only start once the request goes upstream.
+   */
+  maxWaitMs: z.number({ error: 'maxWaitMs: a number of milliseconds' }).int('maxWaitMs: whole milliseconds').min(0, 'maxWaitMs: 0 or more').max(4000, "maxWaitMs: at most 4000 ms (the wait must end within envoy.yaml's ext_proc message_timeout of 5 s)").default(2000),
 }).prefault({}).refine((c) => c.maxCooldownMs >= c.cooldownMs, { message: 'maxCooldownMs must be at least cooldownMs', path: ['maxCooldownMs'] });
 export type RateLimitedConfig = z.infer<typeof rateLimitedSchema>;
 
@@ -65,6 +75,8 @@ export const healthSchema = strictObject({
   rateLimited: rateLimitedSchema,
   /** Half-life of the decaying recent latency (`latencyMs` of a snapshot), ms. */
   latencyHalfLifeMs: ms('latencyHalfLifeMs').default(30_000),
+  /** Active probes of idle targets (probes/probes-schema.ts); absent: off. */
+  probes: probesSchema.optional(),
 }).prefault({});
 export type HealthConfig = z.infer<typeof healthSchema>;
 

@@ -14,6 +14,12 @@ export interface BreakerTransition {
   readonly atMs: number;
   /** The evidence, for a log line, e.g. `3 attempts in a row above 10000 ms (last 12034 ms)`. */
   readonly detail: string;
+  /**
+   * With fleet health (src/routing/health/fleet/): `local` for a change this replica decided,
+   * `fleet` for one it took from another replica through Redis (report.ts counts those apart).
+   * Absent per process (LocalHealth).
+   */
+  readonly source?: 'local' | 'fleet';
 }
 
 export type TransitionListener = (t: BreakerTransition) => void;
@@ -128,15 +134,39 @@ export class Breaker {
       this.slowRun = 0;
     }
     // Checked on every counted attempt: an answer can bring the volume up to minRequests.
+    return this.judgeErrors(o.atMs, o.windowAttempts, o.windowErrors) || changed;
+  }
+
+  /**
+   * The error rule alone, for a closed breaker: opens (and reports) when `windowAttempts` ≥
+   * `minRequests` and the error share is above `rate`. True when it opened. Fleet health calls
+   * it after merging the replicas' windows, when no attempt of its own came to trigger it.
+   */
+  judgeErrors(atMs: number, windowAttempts: number, windowErrors: number): boolean {
+    if (this.state !== 'closed') return false;
     const { rate, minRequests, windowMs } = this.config.errors;
     // Compared as a quotient: errors/attempts of whole numbers rounds like the configured rate
     // (29/100 === 0.29), where rate × attempts may not (0.29 × 100 = 28.999…).
-    if (o.windowAttempts >= minRequests && o.windowErrors / o.windowAttempts > rate) {
-      const pct = ((100 * o.windowErrors) / o.windowAttempts).toFixed(1);
-      this.open('errors', o.atMs, `${o.windowErrors} of ${o.windowAttempts} attempts failed (${pct} %) in ${windowMs} ms, above ${+(rate * 100).toFixed(4)} %`, 'closed');
+    if (windowAttempts >= minRequests && windowErrors / windowAttempts > rate) {
+      const pct = ((100 * windowErrors) / windowAttempts).toFixed(1);
+      this.open('errors', atMs, `${windowErrors} of ${windowAttempts} attempts failed (${pct} %) in ${windowMs} ms, above ${+(rate * 100).toFixed(4)} %`, 'closed');
       return true;
     }
-    return changed;
+    return false;
+  }
+
+  /**
+   * Takes a state another replica decided (fleet health, src/routing/health/fleet/): `open`
+   * until `openUntilMs` for `reason`, or `closed`. Judges and reports nothing (the caller
+   * reports the change as adopted); drops a probe out and the slow run. An adopted open turns
+   * half-open at `openUntilMs` like any other (advance).
+   */
+  adopt(state: 'open' | 'closed', reason: BreakerReason | undefined, openUntilMs: number): void {
+    this.state = state;
+    this.reason = state === 'open' ? reason : undefined;
+    this.openUntilMs = state === 'open' ? openUntilMs : 0;
+    this.probeUntilMs = 0;
+    this.slowRun = 0;
   }
 
   private openMs(reason: BreakerReason): number {

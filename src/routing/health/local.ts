@@ -2,6 +2,7 @@ import { Breaker, type TransitionListener } from './breaker.ts';
 import { defaultHealthConfig, type HealthConfig } from './breaker-schema.ts';
 import { Cooldown } from './cooldown.ts';
 import { countsAsAttempt, isTargetError, judgedLatencyMs, type AttemptOutcome } from './outcome.ts';
+import { evictLeastRecent, finishSnapshot, windowFigures } from './snapshot.ts';
 import type { TargetHealth } from './target-health.ts';
 import { UNMEASURED, type TargetHealthSnapshot, type TargetKey } from './view.ts';
 import { HealthWindow, JSON_ANSWER, STREAM } from './window.ts';
@@ -12,16 +13,10 @@ import { HealthWindow, JSON_ANSWER, STREAM } from './window.ts';
  * strategies use. Pieces: window.ts (sub-window counters, p95, decaying latency),
  * breaker.ts (the latency and error breakers, half-open probe), cooldown.ts (429s).
  *
- * **The fleet version (Redis, later) sits on the same pieces.** Everything a window holds is
- * plain per-sub-window numbers keyed by the epoch-aligned sub-window index, so each replica
- * `HINCRBY`s its samples into a hash per target and sub-window (`attempts`, `errors`,
- * `n:<kind>`, `sum:<kind>` (whole ms), `h:<kind>:<bucket>`, tokens; `PEXPIRE` just past the window) and
- * merges the window's 30 hashes back, once a second per target, into a HealthWindow-shaped
- * read. Breaker state is one hash per target (`state`, `reason`, `openUntilMs`) written by the
- * replica that sees the transition (the open's evidence is the shared window, so any replica
- * can decide) and published so others pick it up within a second; the half-open probe is
- * `SET probe:<target> <replica> NX PX probeTimeoutMs`, so exactly one replica takes it and a
- * lost one lapses; a cool-down is a key `cooling:<target>` with a TTL of the cool-down.
+ * **The fleet version** (fleet/fleet-health.ts, with REDIS_URL) sits on the same pieces: the
+ * windows' epoch-aligned sub-window counters are added up across replicas in Redis, breaker
+ * decisions are shared as a record, the half-open probe is a claim one replica holds, and a
+ * cool-down's end is a key (fleet/keys.ts has the layout).
  *
  * Cheap: `record` is O(1); `get` returns a cached, frozen snapshot, recomputed only when the
  * target's data, its breaker or the second changed. Memory: at most `maxTargets` targets (~40
@@ -149,29 +144,18 @@ export class LocalHealth implements TargetHealth {
     return st.snapshot;
   }
 
+  /** Epoch ms of the last attempt recorded for `key` (or when it was first tracked); undefined when not tracked. For active probes (probes/scheduler.ts). */
+  lastRecordedMs(key: TargetKey): number | undefined {
+    return this.targets.get(key)?.lastSeenMs;
+  }
+
   /** Targets tracked now (for metrics and tests). */
   get size(): number {
     return this.targets.size;
   }
 
   private snapshotOf(st: TargetState, nowMs: number): TargetHealthSnapshot {
-    const w = st.window;
-    const b = st.breaker;
-    const snapshot: {
-      -readonly [K in keyof TargetHealthSnapshot]: TargetHealthSnapshot[K];
-    } = {
-      latencyMs: Object.freeze(withKinds(w.decayedLatencyMs(STREAM), w.decayedLatencyMs(JSON_ANSWER))),
-      p95Ms: Object.freeze(withKinds(w.quantileMs(STREAM, 0.95), w.quantileMs(JSON_ANSWER, 0.95))),
-      samples: w.sampleCount(STREAM) + w.sampleCount(JSON_ANSWER),
-      errorRate: w.totalAttempts > 0 ? w.totalErrors / w.totalAttempts : 0,
-      attempts: w.totalAttempts,
-      cachedInputShare: w.totalPromptTokens > 0 ? w.totalCachedTokens / w.totalPromptTokens : 0,
-      breaker: b.state,
-    };
-    if (b.reason !== undefined) snapshot.breakerReason = b.reason;
-    if (b.state === 'open') snapshot.openUntilMs = b.openUntilMs;
-    if (st.cooldown.untilMs > nowMs) snapshot.coolingUntilMs = st.cooldown.untilMs;
-    return Object.freeze(snapshot);
+    return finishSnapshot(windowFigures(st.window, st.breaker), st.breaker, st.cooldown.untilMs, nowMs);
   }
 
   private stateFor(key: TargetKey, nowMs: number): TargetState {
@@ -179,7 +163,7 @@ export class LocalHealth implements TargetHealth {
     if (st !== undefined) return st;
     if (this.targets.size >= this.maxTargets) {
       this.sweep(nowMs);
-      if (this.targets.size >= this.maxTargets) this.evictLeastRecent();
+      if (this.targets.size >= this.maxTargets) evictLeastRecent(this.targets);
     }
     st = new TargetState(key, this.config, this.emit, nowMs);
     this.targets.set(key, st);
@@ -193,20 +177,4 @@ export class LocalHealth implements TargetHealth {
       if (nowMs - st.lastSeenMs >= this.idleDropMs && st.breaker.state === 'closed' && st.cooldown.untilMs <= nowMs) this.targets.delete(key);
     }
   }
-
-  private evictLeastRecent(): void {
-    let oldestKey: TargetKey | undefined;
-    let oldest = Infinity;
-    for (const [key, st] of this.targets) {
-      if (st.lastSeenMs < oldest) { oldest = st.lastSeenMs; oldestKey = key; }
-    }
-    if (oldestKey !== undefined) this.targets.delete(oldestKey);
-  }
-}
-
-function withKinds(stream: number | undefined, json: number | undefined): { stream?: number; json?: number } {
-  const out: { stream?: number; json?: number } = {};
-  if (stream !== undefined) out.stream = stream;
-  if (json !== undefined) out.json = json;
-  return out;
 }

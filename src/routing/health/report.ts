@@ -20,14 +20,20 @@ export function targetLabels(key: TargetKey): { provider: string; model: string 
 /**
  * Breaker state changes, reported: one warn line each (provider, model, from, to, reason and
  * the evidence; no request data) and the metrics `gateway_breaker_state` (0 closed, 1
- * half-open, 2 open) and `gateway_breaker_transitions_total{to,reason}`.
+ * half-open, 2 open) and `gateway_breaker_transitions_total{to,reason}`. With fleet health, a
+ * change adopted from another replica (`source: fleet`) is logged with its source and counted in
+ * `gateway_breaker_adopted_total` instead.
  */
 export function reportTransitions(logger: Logger, metrics: GatewayMetrics): TransitionListener {
   return (t: BreakerTransition) => {
     const labels = targetLabels(t.key);
     metrics.breakerState.set(labels, BREAKER_STATE_VALUE[t.to]);
-    metrics.breakerTransitions.inc({ ...labels, to: t.to, reason: t.reason });
-    logger.warn({ provider: labels.provider, model: labels.model, from: t.from, to: t.to, reason: t.reason, detail: t.detail }, 'circuit breaker state changed');
+    // A change taken from the fleet is counted apart, so the transitions' sum over replicas counts each change once.
+    (t.source === 'fleet' ? metrics.breakerAdoptions : metrics.breakerTransitions).inc({ ...labels, to: t.to, reason: t.reason });
+    logger.warn(
+      { provider: labels.provider, model: labels.model, from: t.from, to: t.to, reason: t.reason, detail: t.detail, ...(t.source !== undefined ? { source: t.source } : {}) },
+      'circuit breaker state changed',
+    );
   };
 }
 

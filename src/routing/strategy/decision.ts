@@ -1,5 +1,6 @@
 import { formatUsd, toNanoUsd } from '../../pricing/cost.ts';
-import { BREAKER, CAPABILITY, COOLING, COST_USD, FIGURES_PER_TARGET, FLAGS, P95_MS, PRICE, SCORE, SLA } from './figures.ts';
+import { BREAKER, CAPABILITY, COOLING, COST_USD, FIGURES_PER_TARGET, FLAGS, LIMIT, P95_MS, PRICE, SCORE, SLA } from './figures.ts';
+import type { RoutingTarget } from './types.ts';
 import type { CandidateExplanation, OrderInput, RoutingExplanation, RoutingRefusal, ScoreUnit, SkippedExplanation, SkipReason, UnmetConstraint } from './types.ts';
 
 const UNMET: readonly (readonly UnmetConstraint[])[] = [[], ['sla'], ['price'], ['sla', 'price']].map((u) => Object.freeze(u as UnmetConstraint[]));
@@ -23,7 +24,31 @@ export class RoutingDecision {
     readonly refusal: RoutingRefusal | undefined,
     private readonly input: OrderInput,
     private readonly figures: Float64Array,
+    /** Per target index, the figures of a provider limit that left it out (`rpm 60/60, resets in 12 s`). */
+    private readonly limits?: ReadonlyMap<number, string>,
   ) {}
+
+  /** The model's targets this decision ordered (config order); identity tells a degraded model's targets apart. */
+  get targets(): readonly RoutingTarget[] {
+    return this.input.targets;
+  }
+
+  /**
+   * The same decision after the provider-limit step (src/routing/limits/provider-limit-step.ts)
+   * took targets out: `order` is the new attempt order, `limited` each target left out at its
+   * provider limit with the figures behind it. The explanation then lists them with reason `limit`.
+   */
+  withLimits(order: readonly number[], limited: ReadonlyMap<number, string>): RoutingDecision {
+    if (limited.size === 0) return new RoutingDecision(order, this.unmet, this.refusal, this.input, this.figures, this.limits);
+    const figures = this.figures.slice();
+    const all = new Map(this.limits);
+    for (const [i, detail] of limited) {
+      const at = i * FIGURES_PER_TARGET + FLAGS;
+      figures[at] = figures[at]! | LIMIT;
+      all.set(i, detail);
+    }
+    return new RoutingDecision(order, this.unmet, this.refusal, this.input, figures, all);
+  }
 
   /**
    * Strategy, each candidate's score (unit in `scoreUnit`) in attempt order, the targets left
@@ -68,6 +93,7 @@ export class RoutingDecision {
     }
     if (flags & SLA) parts.push(`p95 ${Math.ceil(this.figures[at + P95_MS]!)} ms > SLA ${routing.latencySlaMs} ms`);
     if (flags & PRICE) parts.push(`estimate ${usd(this.figures[at + COST_USD]!)} USD > max ${usd(routing.maxPriceUsd!)} USD`);
+    if (flags & LIMIT) parts.push(this.limits?.get(i) ?? 'at its provider limit');
     return parts.join('; ');
   }
 }
@@ -79,6 +105,7 @@ function reasonsOf(flags: number): SkipReason[] {
   if (flags & COOLING) out.push('cooling');
   if (flags & SLA) out.push('sla');
   if (flags & PRICE) out.push('price');
+  if (flags & LIMIT) out.push('limit');
   return out;
 }
 

@@ -15,6 +15,8 @@ export const BREAKER = 2;
 export const COOLING = 4;
 export const SLA = 8;
 export const PRICE = 16;
+/** At its provider limit (set after ordering, by the provider-limit step: src/routing/limits/); never in the order. */
+export const LIMIT = 32;
 /** Health flags: the target goes last, only when no healthy target can serve. */
 export const UNHEALTHY = BREAKER | COOLING;
 /** Constraint flags: the target serves only when no target meets the constraints (best-available). */

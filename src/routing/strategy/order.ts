@@ -1,7 +1,7 @@
 import { arrangeByScore } from './by-score.ts';
 import { MAX_ROUTED_TARGETS } from './compile.ts';
 import { RoutingDecision, unmetOf } from './decision.ts';
-import { BREAKER, CAPABILITY, CONSTRAINTS, COOLING, COST_USD, FIGURES_PER_TARGET, FLAGS, P95_MS, PRICE, SCORE, SLA, UNHEALTHY } from './figures.ts';
+import { BREAKER, CAPABILITY, CONSTRAINTS, COOLING, COST_USD, FIGURES_PER_TARGET, FLAGS, LIMIT, P95_MS, PRICE, SCORE, SLA, UNHEALTHY } from './figures.ts';
 import { arrangeByLatency } from './latency.ts';
 import { internOrder } from './order-code.ts';
 import { refusalFor } from './refusal.ts';
@@ -41,6 +41,7 @@ export function orderTargets(input: OrderInput): RoutingDecision {
   const strategy = routing.strategy;
   const needCost = strategy === 'cost' || routing.maxPriceUsd !== undefined;
   let halfOpen = 0;
+  const limited = input.limited ?? 0;
   for (let i = 0; i < n; i++) {
     const at = i * FIGURES_PER_TARGET;
     let flags = 0;
@@ -49,6 +50,8 @@ export function orderTargets(input: OrderInput): RoutingDecision {
     let p95 = NaN;
     if ((servable & (1 << i)) === 0) {
       flags = CAPABILITY;
+    } else if ((limited & (1 << i)) !== 0) {
+      flags = LIMIT;
     } else {
       const t = targets[i]!;
       const snap = health.get(t.key, nowMs);
@@ -129,7 +132,7 @@ function collectArranged(input: OrderInput, figures: Float64Array, len: number, 
   const start = len;
   for (let i = 0; i < input.targets.length; i++) {
     const f = figures[i * FIGURES_PER_TARGET + FLAGS]!;
-    if ((f & CAPABILITY) === 0 && test(f)) buf[len++] = i;
+    if ((f & (CAPABILITY | LIMIT)) === 0 && test(f)) buf[len++] = i;
   }
   arrange(input, figures, start, len);
   return len;

@@ -1,13 +1,15 @@
 import { unmetOf, usd } from './decision.ts';
-import { CAPABILITY, CONSTRAINTS, COST_USD, FIGURES_PER_TARGET, FLAGS, P95_MS, PRICE, SLA } from './figures.ts';
+import { CAPABILITY, CONSTRAINTS, LIMIT, COST_USD, FIGURES_PER_TARGET, FLAGS, P95_MS, PRICE, SLA } from './figures.ts';
 import type { OrderInput, RoutingRefusal } from './types.ts';
 
 /**
  * Why no order: no servable target (`capability`), or constraints no target meets under
- * `onUnmet: refuse` (`unmet`, naming each constraint with the best figure among the targets).
+ * `onUnmet: refuse` (`unmet`, naming each constraint with the best figure among the targets), or
+ * every servable target at its provider limit (`limit`, src/routing/limits/).
  */
 export function refusalFor(input: OrderInput, figures: Float64Array): RoutingRefusal {
   let servable = 0;
+  let limited = 0;
   let flags = 0;
   let bestP95 = Infinity;
   let bestCost = Infinity;
@@ -16,7 +18,8 @@ export function refusalFor(input: OrderInput, figures: Float64Array): RoutingRef
   for (let i = 0; i < input.targets.length; i++) {
     const at = i * FIGURES_PER_TARGET;
     const f = figures[at + FLAGS]!;
-    if (f & CAPABILITY) continue;
+    if (f & LIMIT) limited++;
+    if (f & (CAPABILITY | LIMIT)) continue;
     servable++;
     flags |= f & CONSTRAINTS;
     if (f & SLA) {
@@ -28,6 +31,7 @@ export function refusalFor(input: OrderInput, figures: Float64Array): RoutingRef
       bestCost = Math.min(bestCost, figures[at + COST_USD]!);
     }
   }
+  if (servable === 0 && limited > 0) return { reason: 'limit', unmet: unmetOf(0), message: 'every target that can serve this request is at its provider limit' };
   if (servable === 0) return { reason: 'capability', unmet: unmetOf(0), message: 'no target of this model can serve this request' };
   const parts: string[] = [];
   if (flags & SLA) parts.push(`latencySlaMs ${input.routing.latencySlaMs} ms (${overSla} target(s) above it, p95 from ${Math.ceil(bestP95)} ms)`);

@@ -38,14 +38,21 @@ export interface OrderInput {
    * request would otherwise place in its order.
    */
   readonly tryProbe: (key: TargetKey) => boolean;
+  /**
+   * Bit i set: target i is at its provider limit for this request (src/routing/limits/): left out
+   * of the order like a target that cannot serve, reported as `limit`. Default none.
+   */
+  readonly limited?: number;
 }
 
 /**
  * Why a target is not in the order, or is only in it as a fallback: `capability` (not in the
  * servable mask), `breaker` (open, or half-open with its probe taken), `cooling` (after a
- * provider 429), `sla` (recent p95 above `latencySlaMs`), `price` (estimate above `maxPriceUsd`).
+ * provider 429), `sla` (recent p95 above `latencySlaMs`), `price` (estimate above `maxPriceUsd`),
+ * `limit` (its provider limit, requests or tokens per minute, has no room for the request:
+ * src/routing/limits/).
  */
-export type SkipReason = 'capability' | 'breaker' | 'cooling' | 'sla' | 'price';
+export type SkipReason = 'capability' | 'breaker' | 'cooling' | 'sla' | 'price' | 'limit';
 
 /** A constraint no target in the order meets (best-available routed anyway). */
 export type UnmetConstraint = 'sla' | 'price';
@@ -85,11 +92,12 @@ export interface RoutingExplanation {
 
 /**
  * No order: `capability` (no target can serve the request; the caller has its CapabilityError)
- * or `unmet` (constraints with `onUnmet: refuse` that no target meets). The lead maps it to an
+ * or `unmet` (constraints with `onUnmet: refuse` that no target meets), or `limit` (every servable
+ * target at its provider limit: the provider-limit step's 429). The lead maps it to an
  * OpenAI error; `message` names the constraint and the best figure seen.
  */
 export interface RoutingRefusal {
-  readonly reason: 'capability' | 'unmet';
+  readonly reason: 'capability' | 'unmet' | 'limit';
   readonly unmet: readonly UnmetConstraint[];
   readonly message: string;
 }

@@ -24,19 +24,23 @@ function cap(n: number | undefined, events: number): number | undefined {
 interface Plan {
   readonly units: readonly Buffer[];
   readonly resetAtEnd: boolean;
+  /** Pause `stallMs` before this unit (stallAfterEvents). */
+  readonly stallBefore?: number;
 }
 
 function planStream(reply: Extract<Reply, { kind: 'stream' }>, f: Fault): Plan {
   const total = reply.events.length;
   const resetAt = cap(f.resetAfterEvents, total);
   const errorAt = cap(f.errorEventAfterEvents, total);
+  const stallAt = cap(f.stallAfterEvents, total);
+  const stall = (sent: number): { stallBefore?: number } => (stallAt !== undefined && stallAt > 0 && stallAt < sent ? { stallBefore: stallAt } : {});
   if (resetAt !== undefined && (errorAt === undefined || resetAt <= errorAt)) {
-    return { units: reply.events.slice(0, resetAt).map((e) => Buffer.from(e)), resetAtEnd: true };
+    return { units: reply.events.slice(0, resetAt).map((e) => Buffer.from(e)), resetAtEnd: true, ...stall(resetAt) };
   }
   if (errorAt !== undefined) {
-    return { units: [...reply.events.slice(0, errorAt), reply.errorEvent].map((e) => Buffer.from(e)), resetAtEnd: false };
+    return { units: [...reply.events.slice(0, errorAt), reply.errorEvent].map((e) => Buffer.from(e)), resetAtEnd: false, ...stall(errorAt) };
   }
-  return { units: reply.events.map((e) => Buffer.from(e)), resetAtEnd: false };
+  return { units: reply.events.map((e) => Buffer.from(e)), resetAtEnd: false, ...stall(total) };
 }
 
 /**
@@ -49,7 +53,9 @@ async function writePaced(out: Outlet, plan: Plan, f: Fault, wait: Wait): Promis
   const unitStarts = new Set<number>();
   const bounds = new Set<number>();
   let offset = 0;
-  for (const u of plan.units) {
+  let stallAt = -1;
+  for (const [i, u] of plan.units.entries()) {
+    if (i === plan.stallBefore) stallAt = offset;
     if (offset > 0) unitStarts.add(offset);
     bounds.add(offset);
     offset += u.length;
@@ -59,7 +65,8 @@ async function writePaced(out: Outlet, plan: Plan, f: Fault, wait: Wait): Promis
   let start = 0;
   for (const end of [...cuts, all.length]) {
     if (start > 0) {
-      if (unitStarts.has(start) && (f.chunkDelayMs ?? 0) > 0) await wait(f.chunkDelayMs ?? 0);
+      if (start === stallAt) await wait(f.stallMs ?? 0);
+      else if (unitStarts.has(start) && (f.chunkDelayMs ?? 0) > 0) await wait(f.chunkDelayMs ?? 0);
       else await flush();
     }
     if (out.closed) return;
@@ -122,10 +129,11 @@ export async function deliver(out: Outlet, reply: Reply, fault: Fault | undefine
     const encoded = await encodeUnits(plan.units, f.contentEncoding);
     out.head(reply.status, { ...reply.headers, 'content-encoding': encoded.header });
     out.flushHeaders();
-    return writePaced(out, { units: encoded.units, resetAtEnd: plan.resetAtEnd }, f, wait);
+    return writePaced(out, { ...plan, units: encoded.units }, f, wait);
   }
   out.head(reply.status, reply.headers);
-  const paced = f.splitBytes !== undefined || (f.chunkDelayMs ?? 0) > 0 || f.resetAfterEvents !== undefined || f.errorEventAfterEvents !== undefined;
+  const paced =
+    f.splitBytes !== undefined || (f.chunkDelayMs ?? 0) > 0 || f.resetAfterEvents !== undefined || f.errorEventAfterEvents !== undefined || f.stallAfterEvents !== undefined;
   if (!paced) {
     // Hot path: one write, still chunked (HTTP/1.1) because the head is already stored.
     return out.end(reply.events.join(''));

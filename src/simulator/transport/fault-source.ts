@@ -16,6 +16,7 @@ const FaultSchema = z.strictObject({
   errorEventAfterEvents: count.optional(),
   resetAfterBytes: count.optional(),
   stallAfterBytes: count.optional(),
+  stallAfterEvents: count.optional(),
   stallMs: count.optional(),
   splitBytes: z.union([z.literal('every-byte'), z.literal('random'), z.array(count)]).optional(),
   splitSeed: z.number().int().optional(),

@@ -15,6 +15,8 @@ import { checkId, checkReserve, checkReserveSpend, checkTtl, checkUnits } from '
 import { EmbeddedCache } from './cache.ts';
 import { EmbeddedRecords } from './records.ts';
 import { EmbeddedSpendLedger } from './spend-ledger.ts';
+import { EmbeddedSpendHistory } from './spend-history.ts';
+import { checkBuckets, checkRange, type SpendBucket } from '../spend-history.ts';
 import { openDb, type Db } from './sqlite.ts';
 import { EmbeddedWindows } from './windows.ts';
 
@@ -59,6 +61,7 @@ export class EmbeddedStateStore implements StateStore {
   private readonly ledger: EmbeddedSpendLedger;
   private readonly records: EmbeddedRecords;
   private readonly cache: EmbeddedCache;
+  private readonly history: EmbeddedSpendHistory;
   private closed = false;
 
   constructor(opts: EmbeddedStoreOptions) {
@@ -72,6 +75,7 @@ export class EmbeddedStateStore implements StateStore {
     this.ledger = new EmbeddedSpendLedger(this.db, now, opts.settleCommitMs ?? SETTLE_COMMIT_MS);
     this.records = new EmbeddedRecords(this.db, now);
     this.cache = new EmbeddedCache(opts.cacheMaxBytes ?? 64 * 1024 * 1024, now);
+    this.history = new EmbeddedSpendHistory(this.db, now);
   }
 
   /** The window and spend calls without a promise (StateStore.sync); the async methods below delegate to them. */
@@ -193,6 +197,16 @@ export class EmbeddedStateStore implements StateStore {
 
   async listRecords(namespace: string): Promise<Array<{ id: string; value: string }>> {
     return this.run('listRecords', () => this.records.listRecords(namespace));
+  }
+
+  async addSpendHistory(buckets: readonly SpendBucket[], keepMs: number): Promise<void> {
+    checkBuckets(buckets, keepMs);
+    return this.run('addSpendHistory', () => this.history.addSpendHistory(buckets, keepMs));
+  }
+
+  async readSpendHistory(fromMs: number, toMs: number): Promise<SpendBucket[]> {
+    checkRange(fromMs, toMs);
+    return this.run('readSpendHistory', () => this.history.readSpendHistory(fromMs, toMs));
   }
 
   /** Bytes the response cache holds now. */

@@ -16,6 +16,7 @@
  * | `c:<key>` | string | cached response bytes, `PX` TTL |
  * | `r:{r:<namespace>}:<id>` | string | a record, `PX` TTL when it has one |
  * | `ri:{r:<namespace>}` | sorted set | the namespace's record ids, scored by expiry (ms; +inf: none) |
+ * | `hs:{h:<hourMs>}` | hash | spend history of one hour: `<metric>:<JSON [team, provider, model]>` → integer (./spend-history.ts); expires `keepMs` after the hour |
  *
  * `st`, `sr` and `sx` expire together with their newest reservation. They replace one hash
  * `sh:` of `<nano-USD>:<expiresAt>` that every reserve read whole (cost grew with the

@@ -17,6 +17,8 @@ import { SETTLED_MEMORY_MS, checkId, checkReserve, checkReserveSpend, checkTtl, 
 import { clientReady, connectRedis, parseRedisUrl, setCommandTimeout, type RedisMode } from './connect.ts';
 import * as K from './keys.ts';
 import * as S from './scripts.ts';
+import { HISTORY_ADD, bucketsOfHash, historyKey, historyWrites } from './spend-history.ts';
+import { HOUR_MS, checkBuckets, checkRange, type SpendBucket } from '../spend-history.ts';
 
 export interface RedisStoreOptions {
   /**
@@ -55,6 +57,7 @@ interface ScriptCommands {
   llmxRecordPut(...args: Array<string | number>): Promise<number>;
   llmxRecordDelete(...args: Array<string | number>): Promise<number>;
   llmxRecordIds(...args: Array<string | number>): Promise<string[]>;
+  llmxHistoryAdd(...args: Array<string | number>): Promise<number>;
 }
 
 /**
@@ -76,6 +79,8 @@ export class RedisStateStore implements StateStore {
   private closed = false;
   /** Why the client is not connected (WRONGPASS, ECONNREFUSED, sentinels unreachable…), until it is. */
   private lastConnectionError: Error | undefined;
+  /** Failed commands by operation since start (gateway_redis_command_errors_total reads it at scrape time). */
+  readonly commandErrors = new Map<string, number>();
 
   constructor(opts: RedisStoreOptions) {
     this.n = opts.subWindows ?? DEFAULT_SUB_WINDOWS;
@@ -105,6 +110,7 @@ export class RedisStateStore implements StateStore {
     define('llmxRecordPut', S.RECORD_PUT);
     define('llmxRecordDelete', S.RECORD_DELETE);
     define('llmxRecordIds', S.RECORD_IDS);
+    define('llmxHistoryAdd', HISTORY_ADD);
     this.redis = redis as (Redis | Cluster) & ScriptCommands;
   }
 
@@ -265,6 +271,28 @@ export class RedisStateStore implements StateStore {
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  async addSpendHistory(buckets: readonly SpendBucket[], keepMs: number): Promise<void> {
+    checkBuckets(buckets, keepMs);
+    // One script per hour: its hash is one key (one Cluster slot); a batch rarely spans two hours.
+    for (const w of historyWrites(buckets, keepMs, Date.now())) {
+      await this.call('addSpendHistory', () => this.redis.llmxHistoryAdd(1, w.key, ...w.argv));
+    }
+  }
+
+  async readSpendHistory(fromMs: number, toMs: number): Promise<SpendBucket[]> {
+    checkRange(fromMs, toMs);
+    const hours: number[] = [];
+    for (let h = fromMs; h < toMs; h += HOUR_MS) hours.push(h);
+    const out: SpendBucket[] = [];
+    // 100 hours in flight at a time (each its own key and, in a Cluster, maybe its own shard).
+    for (let i = 0; i < hours.length; i += 100) {
+      const chunk = hours.slice(i, i + 100);
+      const hashes = await this.call('readSpendHistory', () => Promise.all(chunk.map((h) => this.redis.hgetall(historyKey(h)))));
+      chunk.forEach((h, j) => out.push(...bucketsOfHash(h, hashes[j]!)));
+    }
+    return out;
+  }
+
   notReadyReason(): string | undefined {
     if (this.isReady()) return undefined;
     return new StateUnavailableError('redis', 'connect', this.lastConnectionError ?? new Error('no connection yet')).message;
@@ -294,6 +322,7 @@ export class RedisStateStore implements StateStore {
     try {
       return await fn();
     } catch (err) {
+      this.commandErrors.set(operation, (this.commandErrors.get(operation) ?? 0) + 1);
       // ioredis fails a command on a closed connection with "Connection is closed"; the reason
       // it is closed (a wrong password, say) is only in its last 'error' event.
       const why = !this.isReady() && this.lastConnectionError ? new Error(`not connected (${this.lastConnectionError.message})`) : err;

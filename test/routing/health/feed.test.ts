@@ -67,7 +67,7 @@ describe('the request path records the answering attempt (answer.ts)', () => {
   test("a stream's error event is judged by its status; a cut stream says nothing", () => {
     const ex = exchange(1, 0, true);
     ex.lastAttempt!.status = 200;
-    const cases: Array<[number, string]> = [[500, 'error'], [529, 'error'], [429, 'rate_limited'], [400, 'client_error'], [401, 'error'], [408, 'timeout']];
+    const cases: Array<[number, string]> = [[500, 'error'], [529, 'error'], [429, 'rate_limited'], [400, 'client_error'], [401, 'error'], [408, 'timeout'], [504, 'timeout']];
     for (const [status, result] of cases) {
       ex.translator = translatorEndingWith({ kind: 'error', error: new UpstreamError(status, 'api_error', 'x') });
       assert.equal(answerOutcome({ ex, outcome: 'failed', inputEstimated: true }, 10)?.result, result, String(status));

@@ -17,7 +17,7 @@ describe('health settings (breaker-schema.ts)', () => {
         errors: { rate: 0.05, windowMs: 300_000, minRequests: 20, openMs: 300_000 },
         probeTimeoutMs: 120_000,
       },
-      rateLimited: { cooldownMs: 1_000, maxCooldownMs: 300_000 },
+      rateLimited: { cooldownMs: 1_000, maxCooldownMs: 300_000, maxWaitMs: 2_000 },
       latencyHalfLifeMs: 30_000,
     });
   });
@@ -37,6 +37,6 @@ describe('health settings (breaker-schema.ts)', () => {
     assert.deepEqual(problem({ breaker: { errors: { windowMs: 1_000 } } }), ['breaker.errors.windowMs', 'windowMs: at least 30000 ms (30 sub-windows of 1 s)']);
     assert.deepEqual(problem({ breaker: { probeTimeoutMs: '2s' } }), ['breaker.probeTimeoutMs', 'probeTimeoutMs: a number of milliseconds']);
     assert.deepEqual(problem({ rateLimited: { cooldownMs: 10_000, maxCooldownMs: 5_000 } }), ['rateLimited.maxCooldownMs', 'maxCooldownMs must be at least cooldownMs']);
-    assert.deepEqual(problem({ breakers: {} }), ['', 'unknown key(s) "breakers" (expected: breaker, rateLimited, latencyHalfLifeMs)']);
+    assert.deepEqual(problem({ breakers: {} }), ['', 'unknown key(s) "breakers" (expected: breaker, rateLimited, latencyHalfLifeMs, probes)']);
   });
 });

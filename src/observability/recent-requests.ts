@@ -1,0 +1,48 @@
+import type { Logger } from './logger.ts';
+
+/** Request log fields the dashboard never shows or keeps: content (even where a team logs it). */
+const CONTENT_FIELDS = new Set(['prompt', 'completion']);
+
+/**
+ * The last `capacity` request log lines of this replica (the `msg: "request"` lines, src/exchange/finish.ts),
+ * for the dashboard's *Recent requests*: in memory, per process, newest first; gone on restart.
+ * The fleet's history is the spend history (GET /admin/spend) and the log shipper's store.
+ * Prompts and completions are dropped as a line is kept.
+ */
+export class RecentRequests {
+  private readonly ring: Array<Readonly<Record<string, unknown>>> = [];
+  private next = 0;
+
+  constructor(readonly capacity = 200) {}
+
+  /** Keeps a copy of a request line's fields (without content), with `time` (ISO 8601 UTC) added. */
+  add(fields: Readonly<Record<string, unknown>>, atMs: number = Date.now()): void {
+    const kept: Record<string, unknown> = { time: new Date(atMs).toISOString() };
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined && !CONTENT_FIELDS.has(k)) kept[k] = v;
+    if (this.ring.length < this.capacity) this.ring.push(kept);
+    else this.ring[this.next] = kept;
+    this.next = (this.next + 1) % this.capacity;
+  }
+
+  /** Up to `limit` lines, newest first. */
+  list(limit = this.capacity): Array<Readonly<Record<string, unknown>>> {
+    const out: Array<Readonly<Record<string, unknown>>> = [];
+    for (let i = 1; i <= Math.min(limit, this.ring.length); i++) out.push(this.ring[(this.next - i + this.ring.length) % this.ring.length]!);
+    return out;
+  }
+}
+
+/**
+ * A logger that is `logger` in every respect, except that each `info(fields, "request")` line is
+ * also kept in `recent`. Built by prototype delegation (as pino's own child loggers are), so the
+ * request path keeps calling one logger and the line is written exactly as before.
+ */
+export function teeRequestLines(logger: Logger, recent: RecentRequests): Logger {
+  const tee = Object.create(logger) as Logger;
+  const info = logger.info.bind(logger) as (...args: unknown[]) => void;
+  tee.info = ((...args: unknown[]): void => {
+    if (args[1] === 'request' && typeof args[0] === 'object' && args[0] !== null) recent.add(args[0] as Record<string, unknown>);
+    info(...args);
+  }) as Logger['info'];
+  return tee;
+}
