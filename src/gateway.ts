@@ -26,6 +26,8 @@ import { requestLogFile } from './observability/log-file.ts';
 import { resolveTracing } from './tracing/config.ts';
 import { setTracing, tracing, TRACING_OFF } from './tracing/hooks.ts';
 import { startTracing } from './tracing/start.ts';
+import { startOnlyChanges } from './config/start-only.ts';
+import { contentTeamsWithoutKeys } from './observability/config.ts';
 
 export interface GatewayOptions {
   configFile: string;
@@ -84,6 +86,12 @@ export class Gateway {
     // receiver; else TRACING_OFF and no OpenTelemetry module is loaded. Before the policy steps, which it wraps.
     const tracer = await startTracing(resolveTracing(cfg.observability.tracing, env), logger, FILTER_METADATA_KEY);
     setTracing(tracer);
+    // Content capture for a team no gateway.yaml key has: a typo, or a team admin-created keys bring later.
+    const warnContentTeams = (c: typeof cfg): void => {
+      const teams = contentTeamsWithoutKeys(c.observability, c.keys.keys.map((k) => k.team));
+      if (teams.length > 0) logger.warn({ teams }, `observability.requestLog.content.teams names ${teams.join(', ')}, which no gateway.yaml key belongs to; only keys created through the admin API can log content for them`);
+    };
+    warnContentTeams(cfg);
     const ownsState = opts.state === undefined;
     const state = opts.state ?? (await createStateStore(stateConfigFrom(cfg.state, env), env));
     let stateSettings = cfg.state;
@@ -105,6 +113,7 @@ export class Gateway {
       rebuild: () => configs.rebuild(),
       log: logger,
       onResult: (ok, atMs) => metrics.priceRefreshed(ok ? 'ok' : 'failed', atMs),
+      onTable: (atMs) => metrics.priceTableInstalled(atMs),
     });
     const admin = await startAdminRuntime({
       configs,
@@ -191,6 +200,10 @@ export class Gateway {
             stateSettings = { redis: { ...stateSettings.redis, commandTimeoutMs: c.state.redis.commandTimeoutMs } };
             if (needRestart.length > 0) logger.warn({ fields: needRestart }, `${needRestart.join(', ')} changed; the state backend keeps the old value until the gateway restarts`);
           }
+          // Settings read at start keep their start value: said at each reload that changes them.
+          const waiting = startOnlyChanges(cfg, c, { listen: opts.listen !== undefined, metricsListen: opts.metricsListen !== undefined, adminListen: opts.adminListen !== undefined });
+          if (waiting.length > 0) logger.warn({ fields: waiting }, `${waiting.join(', ')} changed; read only at start, the change applies after a restart`);
+          warnContentTeams(c);
           logger.info({ config: c.source, version: c.version, models: c.models.size }, 'config reloaded');
         },
         onRejected: (err) => {

@@ -52,7 +52,7 @@ export interface EstimateRow {
   /** Samples behind a measured p95 (routing health's window). */
   readonly samples: number;
   readonly sla: SlaStatus;
-  /** Where the price comes from (catalogue entry or gateway.yaml path). */
+  /** Where the price in force comes from (Price.source): `catalogue <provider/model>` (bundled), `price file <path>: <provider/model>` or `price URL <redacted URL>: <provider/model>` (refreshed), or the gateway.yaml path of an override. */
   readonly priceSource: string;
 }
 

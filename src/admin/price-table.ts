@@ -9,7 +9,7 @@ import type { PriceRefreshStatus } from '../pricing/refresh.ts';
  */
 export interface PriceTableView {
   readonly object: 'gateway.price_table';
-  /** `bundled` (the package's genai-prices catalogue) or the refresh source's URL or file. */
+  /** `bundled` (the package's genai-prices catalogue) or the refresh source's file or URL, every query value `[redacted]` (PriceSource.display). */
   readonly source: string;
   readonly loadedAt: string;
   readonly ageSeconds: number;

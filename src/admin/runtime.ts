@@ -64,6 +64,7 @@ export async function startAdminRuntime(opts: AdminRuntimeOptions): Promise<Admi
       keys,
       adminKeySha256: () => opts.configs.current.admin?.keySha256,
       audit: (fields, msg) => opts.logger.info(fields, msg),
+      log: opts.logger,
       // GET /admin/spend: the spend history every replica writes to the same state backend.
       spend: { store: state },
       routing: { config: () => opts.configs.current, ...(opts.health ? { health: opts.health } : {}), keyNamed: (name) => keys.gatewayKeyNamed(name), store: state },

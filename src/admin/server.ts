@@ -9,6 +9,9 @@ import { estimateCosts, type CostEstimatorOptions } from './cost-estimate.ts';
 import { priceTable, type PriceTableOptions } from './price-table.ts';
 import { dashboardData, type DashboardDataOptions } from './dashboard/data.ts';
 import { DASHBOARD_HEADERS, dashboardAsset } from './dashboard/assets.ts';
+import { AdminStateUnavailableError, KeyStoreUnavailableError } from './errors.ts';
+import { StateUnavailableError } from '../state/errors.ts';
+import { OutageLog, type OutageLogger } from '../policy/outage-log.ts';
 
 /** Largest admin request body (a key's settings are well under 1 KB). */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -36,7 +39,15 @@ export interface AdminApiOptions {
   readonly prices?: PriceTableOptions;
   /** What `GET /admin/dashboard/data` reads (src/admin/dashboard/data.ts); absent: the dashboard is 404. */
   readonly dashboard?: DashboardDataOptions;
+  /**
+   * Where a state backend outage met by the admin routes is logged: one warn at its first fault,
+   * one info once it answers again (src/policy/outage-log.ts), without host or port.
+   */
+  readonly log?: OutageLogger;
 }
+
+/** Routes that read or write the state backend: a success there says the backend answers again. */
+const STATE_PATHS = new Set([KEYS_PATH, SPEND_PATH, DASHBOARD_DATA_PATH]);
 
 /**
  * The admin key API as a node:http request handler (JSON in, JSON out):
@@ -60,9 +71,18 @@ export interface AdminApiOptions {
  *
  * Every request needs `Authorization: Bearer <admin key>` first (401 otherwise, before any
  * routing, so nothing is learnt without it). Errors are OpenAI error bodies: 400, 401, 404, 405,
- * 409, 413, 415, 503 (src/admin/key-service.ts). Responses are `cache-control: no-store`.
+ * 409, 413, 415, and 503 `state_unavailable` with `retry-after: 1` when a route's state backend
+ * read fails (keys, spend). Responses are `cache-control: no-store`.
  */
 export function adminRequestHandler(opts: AdminApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const outage = new OutageLog(opts.log);
+  const stateFault = (err: StateUnavailableError | KeyStoreUnavailableError, path: string): void => {
+    const cause = err instanceof KeyStoreUnavailableError && err.cause instanceof StateUnavailableError ? err.cause : err;
+    // The message only: StateUnavailableError's names no address; an error's cause chain (ioredis's) may.
+    outage.fault({ admin_path: path.slice(0, 200), error: cause.message }, 'state backend unavailable: the admin API answers 503 state_unavailable');
+  };
+  const dashboard = opts.dashboard && { ...opts.dashboard, onStateFault: (err: StateUnavailableError) => stateFault(err, DASHBOARD_DATA_PATH) };
+  const withOutage: AdminApiOptions = dashboard ? { ...opts, dashboard } : opts;
   return (req, res) => {
     const method = req.method ?? '';
     const path = (req.url ?? '/').split('?')[0]!;
@@ -74,14 +94,21 @@ export function adminRequestHandler(opts: AdminApiOptions): (req: IncomingMessag
         return;
       }
     }
-    handle(opts, req, method, path).then(
+    handle(withOutage, req, method, path).then(
       ({ status, body, audit }) => {
         if (audit) opts.audit?.({ ...audit, status }, 'admin API');
+        if (STATE_PATHS.has(path) || path.startsWith(`${KEYS_PATH}/`)) outage.ok({}, 'state backend answers again: the admin API serves it');
         send(res, status, body);
       },
-      (err: unknown) => {
+      (thrown: unknown) => {
+        let err = thrown;
+        if (err instanceof StateUnavailableError || err instanceof KeyStoreUnavailableError) {
+          stateFault(err, path);
+          if (err instanceof StateUnavailableError) err = new AdminStateUnavailableError(err);
+        }
         const e = asGatewayError(err);
-        opts.audit?.({ admin_method: method, admin_path: path.slice(0, 200), status: e.status, error_code: e.code, ...(e.status >= 500 ? { err: e.cause ?? e } : {}) }, 'admin API request refused');
+        const logCause = e.status >= 500 && e.code !== 'state_unavailable';
+        opts.audit?.({ admin_method: method, admin_path: path.slice(0, 200), status: e.status, error_code: e.code, ...(logCause ? { err: e.cause ?? e } : {}) }, 'admin API request refused');
         const { status, body, headers } = toOpenAIError(e);
         send(res, status, body, headers);
       },

@@ -86,10 +86,26 @@ function add(row: SpendRow, b: SpendBucket): void {
 
 const ceilHour = (ms: number): number => Math.ceil(ms / HOUR_MS) * HOUR_MS;
 
-function parseTime(raw: string, param: string): number {
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : NaN;
-  if (!Number.isFinite(ms)) throw new InvalidRequestError(`\`${param}\` must be an ISO 8601 time, e.g. 2026-11-30T00:00:00Z.`, { param, code: 'invalid_time' });
+/**
+ * An ISO 8601 time or date, epoch ms. 400 `invalid_time` naming `param` and the value unless it
+ * parses and every field is in range: Date.parse rolls over (2026-11-31 → Dec 1, 24:30 → the
+ * next day), so the date and clock fields are checked as written.
+ */
+export function parseTime(raw: string, param: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(raw);
+  const ms = m ? Date.parse(raw) : NaN;
+  if (!m || !Number.isFinite(ms) || !fieldsInRange(m)) {
+    throw new InvalidRequestError(`\`${param}\` is not a valid ISO 8601 time: "${raw.slice(0, 40)}" (e.g. 2026-11-30 or 2026-11-30T00:00:00Z).`, { param, code: 'invalid_time' });
+  }
   return ms;
+}
+
+/** Month 1–12, day within that month (leap years included), hour 0–23, minute and second 0–59. */
+function fieldsInRange(m: RegExpExecArray): boolean {
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return false;
+  return m[4] === undefined || (Number(m[4]) <= 23 && Number(m[5]) <= 59 && Number(m[6] ?? 0) <= 59);
 }
 
 function parseGroupBy(raw: string | null): Dimension[] {

@@ -11,7 +11,7 @@ import { assertPortsFree, envoyBindFailurePort, freePort, PortInUseError, type L
 import { extprocNodeArgs } from './extproc-process.ts';
 import { Supervisor, type BackoffPolicy, type SupervisedState } from './supervisor.ts';
 import { parseListenError } from '../listen-error.ts';
-import { envoyOtlpTarget } from '../tracing/envoy-target.ts';
+import { configuredOtlpEndpoint, envoyOtlpTarget } from '../tracing/envoy-target.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -68,10 +68,13 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   /**
    * host:port of an OTLP/gRPC trace receiver: renders envoy.yaml's tracing section (Envoy's
-   * OpenTelemetry tracer, README *Tracing*). Default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
-   * $OTEL_EXPORTER_OTLP_ENDPOINT (a URL); none: Envoy traces nothing.
+   * OpenTelemetry tracer, README *Tracing*). Default: gateway.yaml's
+   * `observability.tracing.otlpEndpoint` (read at start: Envoy's config is rendered once), else
+   * $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT (a URL), the same order
+   * the ext_proc uses; none: Envoy traces nothing. `false`: Envoy traces nothing whatever the
+   * ext_proc does (tests of the ext_proc's tracing behind an Envoy without a tracer).
    */
-  otlpEndpoint?: string;
+  otlpEndpoint?: string | false;
 }
 
 export interface Stack {
@@ -150,7 +153,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       EXTPROC_HOST: '127.0.0.1',
       EXTPROC_PORT: opts.extprocPort || (await freePort()),
     };
-    const otlp = envoyOtlpTarget(opts.otlpEndpoint, env);
+    const configFile = opts.configFile ?? path.join(PROJECT_ROOT, 'config/gateway.yaml');
+    const otlp = opts.otlpEndpoint === false ? undefined : envoyOtlpTarget(opts.otlpEndpoint ?? configuredOtlpEndpoint(configFile), env);
     if (otlp) Object.assign(values, { TRACING: '1', OTLP_HOST: otlp.host, OTLP_PORT: otlp.port, OTEL_ENVOY_SERVICE_NAME: 'llm-gateway-envoy', TRACE_SAMPLE_PERCENT: 100 });
     // Where the ext_proc sends active probes (routing.health.probes): this Envoy's plaintext listener.
     // (If Envoy has to move to another port at start, the first ext_proc keeps the old one; a restart takes the new.)
@@ -173,7 +177,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const extprocArgs = (): string[] => [
       ...extprocNodeArgs('source'),
       '--config',
-      opts.configFile ?? path.join(PROJECT_ROOT, 'config/gateway.yaml'),
+      configFile,
       '--listen',
       `127.0.0.1:${values.EXTPROC_PORT}`,
       '--metrics-listen',

@@ -36,7 +36,7 @@ export const keySchema = z
        * Hex SHA-256 of the key, or a list of them while a key is being rotated (each works); the
        * key itself never lives in the file.
        */
-      sha256: z.union([sha256Hex, z.array(sha256Hex).min(1).max(8)]).optional(),
+      sha256: z.union([sha256Hex, z.array(sha256Hex).min(1).max(8)], { error: 'a sha256 as 64 lower-case hex characters in quotes (an unquoted run of digits reads as a number), or a list of them' }).optional(),
       /** Or: the name of an environment variable holding the key (hashed at load, e.g. the demo key). */
       fromEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
       /** Model scope: glob patterns on public model names and alias names; absent = every model. */

@@ -1,7 +1,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { loadConfigFile } from './loader.ts';
-import type { RuntimeConfig } from './runtime.ts';
+import { readAndBuild } from './loader.ts';
+import { buildRuntimeConfig, type RuntimeConfig } from './runtime.ts';
+import type { GatewayConfigFile } from './schema.ts';
 
 export interface ConfigEvents {
   onReload(config: RuntimeConfig): void;
@@ -15,6 +16,8 @@ export interface ConfigEvents {
  */
 export class ConfigStore {
   private currentConfig: RuntimeConfig;
+  /** The file's validated content behind currentConfig: what rebuild() compiles again. */
+  private currentFile: GatewayConfigFile;
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private version = 1;
@@ -23,7 +26,9 @@ export class ConfigStore {
     private readonly file: string,
     private readonly env: NodeJS.ProcessEnv,
   ) {
-    this.currentConfig = loadConfigFile(file, env, this.version);
+    const { parsed, config } = readAndBuild(file, env, this.version);
+    this.currentFile = parsed;
+    this.currentConfig = config;
   }
 
   get current(): RuntimeConfig {
@@ -33,8 +38,9 @@ export class ConfigStore {
   /** Re-reads the file now; returns whether the new config was applied. */
   reload(events?: ConfigEvents): boolean {
     try {
-      const next = loadConfigFile(this.file, this.env, this.version + 1);
+      const { parsed, config: next } = readAndBuild(this.file, this.env, this.version + 1);
       this.version += 1;
+      this.currentFile = parsed;
       this.currentConfig = next;
       events?.onReload(next);
       return true;
@@ -45,12 +51,14 @@ export class ConfigStore {
   }
 
   /**
-   * Builds the config again from the file and swaps it in, for a new price table
-   * (src/pricing/refresh.ts): every target's catalogue price is looked up again. Throws the
-   * ConfigError (and keeps the current config) when the file or the new prices do not compile.
+   * Builds the config in force again and swaps it in, for a new price table
+   * (src/pricing/refresh.ts): every target's catalogue price is looked up again. It compiles the
+   * last good file content, not the file on disk: a change the reload refused (or one not yet
+   * reloaded) must neither fail a price refresh nor slip in through it. Throws the ConfigError
+   * (and keeps the current config) when the new prices do not compile.
    */
   rebuild(): RuntimeConfig {
-    const next = loadConfigFile(this.file, this.env, this.version + 1);
+    const next = buildRuntimeConfig(this.currentFile, this.file, this.env, this.version + 1);
     this.version += 1;
     this.currentConfig = next;
     return next;

@@ -182,11 +182,13 @@ export class GatewayMetrics {
   });
   readonly budgetSpent: Gauge<'team' | 'period'> = new Gauge({
     name: 'gateway_budget_spent_usd',
-    help: "A team budget's settled spend in its current period (USD), read from the state backend at scrape time (the fleet's figure with Redis); teams with a budget in gateway.yaml only.",
+    help: "A team budget's settled spend in its current period (USD), read from the state backend at scrape time (the fleet's figure with Redis); teams with a budget in gateway.yaml only. While the backend is down: the last figure read this period (stale; gateway_redis_up says so).",
     labelNames: ['team', 'period'] as const,
     registers: [this.registry],
-    collect: (): Promise<void> => collectBudgets(this.budgetSpent, this.budgetLimit, this.sources),
+    collect: (): Promise<void> => collectBudgets(this.budgetSpent, this.budgetLimit, this.sources, this.lastBudgetSpent),
   });
+  /** The last spend read per team budget and period (USD): what gateway_budget_spent_usd keeps showing while the backend is down. */
+  private readonly lastBudgetSpent = new Map<string, number>();
   readonly budgetLimit = new Gauge({
     name: 'gateway_budget_limit_usd',
     help: "A team budget's limit per period (USD), gateway.yaml budgets.teams.<team>.budget.limitUsd.",
@@ -207,7 +209,7 @@ export class GatewayMetrics {
     registers: [this.registry],
     collect: (): void => collectRedisErrors(this.redisCommandErrors, this.sources),
   });
-  /** Epoch ms of the last good price table (priceRefreshed); the two gauges exist from the first one on. */
+  /** Epoch ms the price table in force was installed (priceTableInstalled); the two gauges exist from then on. */
   private priceTableAtMs: number | undefined;
   private priceTable: { readonly timestamp: Gauge; readonly age: Gauge } | undefined;
   readonly priceRefreshes = new Counter({
@@ -224,19 +226,34 @@ export class GatewayMetrics {
    */
   priceRefreshed(result: 'ok' | 'failed', atMs: number = Date.now()): void {
     this.priceRefreshes.inc({ result });
-    if (result !== 'ok') return;
+    if (result === 'ok') this.priceTableInstalled(atMs);
+  }
+
+  /**
+   * For the pricing module: with `pricing.source` set, the table in force was installed at
+   * `atMs` (epoch ms: its last good refresh, else the start, when the bundled catalogue was
+   * loaded), so the age exists from the start even when the first refresh fails; undefined: no
+   * source (the bundled table is never refreshed, so it has no age to alert on): no series.
+   */
+  priceTableInstalled(atMs: number | undefined): void {
     this.priceTableAtMs = atMs;
-    // Registered at the first good refresh: an unlabelled gauge always shows a value, and a 0
+    if (atMs === undefined) {
+      // Unregistered, not reset: an unlabelled gauge would still show 0 (a table 56 years old).
+      if (this.priceTable) for (const name of ['gateway_price_table_last_refresh_timestamp_seconds', 'gateway_price_table_age_seconds']) this.registry.removeSingleMetric(name);
+      this.priceTable = undefined;
+      return;
+    }
+    // Registered with a source only: an unlabelled gauge always shows a value, and a 0
     // timestamp on a gateway without refreshes would look like a table 56 years old.
     this.priceTable ??= {
       timestamp: new Gauge({
         name: 'gateway_price_table_last_refresh_timestamp_seconds',
-        help: 'When the price table in use was last refreshed successfully from its source (Unix seconds); no series until the first refresh.',
+        help: 'When the price table in use was installed (Unix seconds): its last successful refresh from pricing.source, else the start (the bundled catalogue); no series without pricing.source.',
         registers: [this.registry],
       }),
       age: new Gauge({
         name: 'gateway_price_table_age_seconds',
-        help: 'Seconds since the price table in use was last refreshed successfully (now − gateway_price_table_last_refresh_timestamp_seconds); no series until the first refresh.',
+        help: 'Seconds since the price table in use was installed (now − gateway_price_table_last_refresh_timestamp_seconds); no series without pricing.source.',
         registers: [this.registry],
         collect: (): void => collectPriceAge(this.priceTable!.age, this.priceTableAtMs),
       }),

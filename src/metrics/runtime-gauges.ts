@@ -32,27 +32,39 @@ export function collectLatencySla(gauge: Gauge<'model'>, sources: MetricSources 
 /**
  * `gateway_budget_spent_usd` and `gateway_budget_limit_usd` per team budget of gateway.yaml
  * (`budgets.teams.<team>.budget`), for the period in force now (UTC). One `spent` read per team
- * budget per scrape; a budget the backend cannot read now has no series this scrape (the state
- * errors are counted where requests meet them).
+ * budget per scrape. A budget the backend cannot read now keeps the last figure read for the same
+ * period (`last`, keyed by team and period id, USD), so a budget alert stays firing through a
+ * Redis outage instead of going silent (gateway_redis_up and its alert say the figure is stale);
+ * with no figure yet for this period, no `spent` series.
  */
-export async function collectBudgets(spent: Gauge<'team' | 'period'>, limit: Gauge<'team' | 'period'>, sources: MetricSources | undefined): Promise<void> {
+export async function collectBudgets(spent: Gauge<'team' | 'period'>, limit: Gauge<'team' | 'period'>, sources: MetricSources | undefined, last: Map<string, number> = new Map()): Promise<void> {
   spent.reset();
   limit.reset();
   if (!sources) return;
   const now = Date.now();
   const teams = sources.config().budgets.rules.filter((r) => r.scope === 'team');
+  const current = new Set<string>();
   await Promise.all(
     teams.map(async (r) => {
       const team = r.subject.slice('team:'.length);
       const labels = { team, period: r.period };
+      const periodId = periodAt(r.period, now).id;
+      const key = `${team}\u0000${r.period}\u0000${periodId}`;
+      current.add(key);
       limit.set(labels, r.limitNanoUsd / 1e9);
       try {
-        spent.set(labels, (await sources.state.spent(team, r.subject, periodAt(r.period, now).id)) / 1e9);
+        const usd = (await sources.state.spent(team, r.subject, periodId)) / 1e9;
+        last.set(key, usd);
+        spent.set(labels, usd);
       } catch {
-        // Redis down or slow: no figure rather than a wrong one (gateway_redis_up says why).
+        // Redis down or slow: the last figure of this period, stale rather than absent.
+        const kept = last.get(key);
+        if (kept !== undefined) spent.set(labels, kept);
       }
     }),
   );
+  // Past periods and removed budgets: forget (bounded by the budgets in force).
+  for (const key of last.keys()) if (!current.has(key)) last.delete(key);
 }
 
 /** `gateway_redis_up`: the state backend's Redis connection ready (1) or not (0); no series on the embedded backend. */

@@ -41,3 +41,13 @@ export const observabilitySchema = strictObject({
 }).prefault({});
 
 export type ObservabilitySettings = z.infer<typeof observabilitySchema>;
+
+/**
+ * `observability.requestLog.content.teams` entries that no gateway.yaml key belongs to (`keysTeams`:
+ * the teams of gateway.yaml's `keys:`), in the order written. Not a config error: a key created
+ * through the admin API may bring the team later; the gateway logs them as a warning at load.
+ */
+export function contentTeamsWithoutKeys(settings: ObservabilitySettings, keysTeams: Iterable<string>): string[] {
+  const known = new Set(keysTeams);
+  return settings.requestLog.content.teams.filter((t) => !known.has(t));
+}

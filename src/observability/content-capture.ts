@@ -1,6 +1,9 @@
 import type { ChatRequest } from '../openai/chat-request.ts';
 import { scrubSecrets } from '../lib/scrub.ts';
 
+/** Characters past `maxChars` scrubbed with the kept text, so nothing secret straddles the cut, chars. */
+const SCRUB_MARGIN = 512;
+
 /** gateway.yaml `observability.requestLog.content` (src/observability/config.ts). */
 export interface ContentSettings {
   readonly teams: readonly string[];
@@ -85,7 +88,10 @@ export class ContentCapture {
   }
 
   private bound(text: string): string {
-    const cut = text.length > this.maxChars ? `${text.slice(0, this.maxChars)}…[truncated]` : text;
-    return scrubSecrets(cut);
+    // Scrub before the cut: a cut first can split a host name or key so that the scrubber no
+    // longer sees it whole and a fragment survives (`db1.internal.cor…`). The margin covers the
+    // longest thing it looks for; scrubbing only shortens text.
+    const scrubbed = scrubSecrets(text.length > this.maxChars + SCRUB_MARGIN ? text.slice(0, this.maxChars + SCRUB_MARGIN) : text);
+    return scrubbed.length > this.maxChars ? `${scrubbed.slice(0, this.maxChars)}…[truncated]` : scrubbed;
   }
 }

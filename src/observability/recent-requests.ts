@@ -33,16 +33,24 @@ export class RecentRequests {
 }
 
 /**
- * A logger that is `logger` in every respect, except that each `info(fields, "request")` line is
- * also kept in `recent`. Built by prototype delegation (as pino's own child loggers are), so the
- * request path keeps calling one logger and the line is written exactly as before.
+ * A logger that is `logger` in every respect, except that each `info(fields, "request")` line
+ * that names a model is also kept in `recent`. Lines without one (GET /v1/models, requests refused
+ * before a model was read: bad key, unknown path, Envoy's own refusals) stay in the log only: they
+ * would be rows with blank columns, and a poller of /v1/models would push the model requests out
+ * of the ring. Built by prototype delegation (as pino's own child loggers are), so the request
+ * path keeps calling one logger and the line is written exactly as before.
  */
 export function teeRequestLines(logger: Logger, recent: RecentRequests): Logger {
   const tee = Object.create(logger) as Logger;
   const info = logger.info.bind(logger) as (...args: unknown[]) => void;
   tee.info = ((...args: unknown[]): void => {
-    if (args[1] === 'request' && typeof args[0] === 'object' && args[0] !== null) recent.add(args[0] as Record<string, unknown>);
+    if (args[1] === 'request' && typeof args[0] === 'object' && args[0] !== null && namesModel(args[0])) recent.add(args[0] as Record<string, unknown>);
     info(...args);
   }) as Logger['info'];
   return tee;
 }
+
+const namesModel = (fields: object): boolean => {
+  const model = (fields as { model?: unknown }).model;
+  return typeof model === 'string' && model !== '';
+};

@@ -1,11 +1,9 @@
-import type { Logger } from './logger.ts';
-
 /**
  * A warning that repeats per request during an outage (a state backend down), logged at most once
  * per `intervalMs` (milliseconds) with the number of occurrences it stands for, so an outage at
  * production traffic writes a few lines, not thousands a second. Counters stay exact elsewhere.
  */
-export function throttledWarn(logger: Pick<Logger, 'warn'>, msg: string, intervalMs = 10_000, now: () => number = Date.now): (fields: object) => void {
+export function throttledWarn(logger: { warn(obj: object, msg: string): void }, msg: string, intervalMs = 10_000, now: () => number = Date.now): (fields: object) => void {
   let last = -Infinity;
   let suppressed = 0;
   return (fields) => {

@@ -24,14 +24,17 @@ const MAX_CACHED_SCOPES = 1024;
 
 /**
  * A model's extra fields: `context_length` (tokens: gateway.yaml `contextLength`, else the
- * smallest catalogue context window of its targets, since any may serve; null when unknown) and
+ * smallest catalogue context window of its targets: any of them may answer, so only the smallest
+ * always fits; null when a target's window is unknown, since it may be the smallest and a prompt
+ * too long for it is a 400 that no failover retries) and
  * `pricing`: the first target's prices (config order: the one the priority strategy tries first)
  * at the top, every target's in `targets` (config order, unnamed: a failover is charged at the
  * target that served), USD per million tokens.
  */
 function modelObject(m: RuntimeModel, created: number, atMs: number): string {
-  const windows = m.targets.map((t) => t.price.contextWindow).filter((n): n is number => n !== undefined);
-  const contextLength = m.contextLength ?? (windows.length > 0 ? Math.min(...windows) : null);
+  const windows = m.targets.map((t) => t.price.contextWindow);
+  const known = windows.every((n): n is number => n !== undefined);
+  const contextLength = m.contextLength ?? (known && windows.length > 0 ? Math.min(...windows) : null);
   // No target names: which provider and provider model serve a public model stays out of what callers see.
   const targets = m.targets.map((t) => targetPricesView(t.price, atMs));
   const first = targets[0]!;

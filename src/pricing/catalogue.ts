@@ -1,4 +1,5 @@
 import { calcPrice, findProvider, type ConditionalPrice, type ModelPrice } from '@pydantic/genai-prices';
+import { catalogueEntrySource } from './catalogue-data.ts';
 import type { PricePeriod, Rate, TokenRates } from './types.ts';
 
 /**
@@ -33,6 +34,8 @@ export function catalogueProviderId(name: string, dialect: keyof typeof DIALECT_
 export interface CatalogueEntry {
   /** `provider/model` as the catalogue names them (the model may be matched from a dated name). */
   readonly id: string;
+  /** Where the data in force took it from (Price.source): `catalogue <id>` (bundled) or the refreshed source's label and the id. */
+  readonly source: string;
   readonly periods: readonly PricePeriod[];
   /** The model's context window, tokens (genai-prices `context_window`), when the catalogue knows it. */
   readonly contextWindow: number | undefined;
@@ -60,7 +63,8 @@ export function lookupCatalogue(providerId: string, model: string): CatalogueEnt
   }
   if (periods.length === 0) return undefined;
   const cw = found.model.context_window;
-  return { id: `${found.provider.id}/${found.model.id}`, periods, contextWindow: typeof cw === 'number' && cw > 0 ? cw : undefined };
+  const id = `${found.provider.id}/${found.model.id}`;
+  return { id, source: catalogueEntrySource(id), periods, contextWindow: typeof cw === 'number' && cw > 0 ? cw : undefined };
 }
 
 function whenOf(c: ConditionalPrice['constraint']): PricePeriod['when'] {

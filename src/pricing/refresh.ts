@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { bundledCatalogueData, currentCatalogueData, installCatalogueData } from './catalogue-data.ts';
+import { bundledCatalogueData, currentCatalogueData, currentCatalogueOrigin, installCatalogueData, type CatalogueOrigin } from './catalogue-data.ts';
 import { parsePriceTable } from './price-file.ts';
 import type { PriceSource } from './source-schema.ts';
 
@@ -10,11 +10,12 @@ import type { PriceSource } from './source-schema.ts';
  * gateway.yaml overrides still win, being applied after the catalogue). A refresh that fails
  * (unreachable, timeout, non-2xx, unreadable data, or data that leaves a configured target
  * without a price) changes nothing: the last good table keeps serving, the failure is counted,
- * and logged once per run of failures (the next success is logged too).
+ * and logged once per run of failures (the next success is logged too). A URL is only ever shown
+ * redacted (PriceSource.display: no query value in a log line, a status or a Price.source).
  */
 
 export interface PriceRefreshStatus {
-  /** Where prices come from: `bundled` (the package's catalogue) or the source's URL or file. */
+  /** Where prices come from: `bundled` (the package's catalogue) or the source's file or URL (query values redacted). */
   readonly source: string;
   /** Epoch ms when the table in force was installed (the bundled one: when the process started). */
   readonly loadedAtMs: number;
@@ -36,6 +37,12 @@ export interface PriceRefresherOptions {
   };
   /** Called after each refresh, with its result and the epoch ms it ended (metrics: `gateway_price_refreshes_total`, `gateway_price_table_age_seconds`). */
   readonly onResult?: (ok: boolean, atMs: number) => void;
+  /**
+   * Called when a source is configured (with the epoch ms the table in force was installed: the
+   * last good refresh, else the start) and when it is removed (undefined), before any refresh:
+   * so the table's age exists from the start even when the first refresh fails (the stale alert).
+   */
+  readonly onTable?: (loadedAtMs: number | undefined) => void;
   readonly now?: () => number;
   /** fetch for URL sources (tests pass none: the global one). */
   readonly fetch?: typeof fetch;
@@ -72,6 +79,7 @@ export class PriceRefresher {
     clearInterval(this.timer);
     this.timer = undefined;
     this.source = source;
+    this.opts.onTable?.(source ? this.loadedAtMs : undefined);
     if (!source) return undefined;
     this.timer = setInterval(() => void this.refresh(), source.intervalMs);
     this.timer.unref();
@@ -86,7 +94,7 @@ export class PriceRefresher {
 
   status(): PriceRefreshStatus {
     return {
-      source: this.source ? this.source.location : 'bundled',
+      source: this.source ? this.source.display : 'bundled',
       loadedAtMs: this.loadedAtMs,
       lastSuccessMs: this.lastSuccessMs,
       lastAttemptMs: this.lastAttemptMs,
@@ -109,20 +117,20 @@ export class PriceRefresher {
     const source = this.source;
     if (!source) return false;
     this.lastAttemptMs = this.now();
-    let previous: Awaited<ReturnType<typeof currentCatalogueData>> | undefined;
+    let previous: { data: Awaited<ReturnType<typeof currentCatalogueData>>; origin: CatalogueOrigin } | undefined;
     try {
       const text = await this.read(source);
-      const data = parsePriceTable(text, await bundledCatalogueData());
-      previous = await currentCatalogueData();
-      await installCatalogueData(data);
+      const table = parsePriceTable(text, await bundledCatalogueData());
+      previous = { data: await currentCatalogueData(), origin: currentCatalogueOrigin() };
+      await installCatalogueData(table.data, { label: `${source.kind === 'file' ? 'price file' : 'price URL'} ${source.display}`, entries: table.entries });
       this.opts.rebuild();
     } catch (err) {
       // Back to the table that served: a table the config refuses must not price anything.
-      if (previous) await installCatalogueData(previous).catch(() => undefined);
+      if (previous) await installCatalogueData(previous.data, previous.origin).catch(() => undefined);
       this.failures += 1;
-      this.lastError = errorText(err);
+      this.lastError = errorText(err).replaceAll(source.location, source.display);
       this.opts.onResult?.(false, this.now());
-      if (!this.failing) this.opts.log.warn({ price_source: source.location, error: this.lastError }, 'price refresh failed; the last good prices keep serving');
+      if (!this.failing) this.opts.log.warn({ price_source: source.display, error: this.lastError }, 'price refresh failed; the last good prices keep serving');
       this.failing = true;
       return false;
     }
@@ -131,7 +139,7 @@ export class PriceRefresher {
     this.lastError = undefined;
     this.lastSuccessMs = this.loadedAtMs = this.now();
     this.opts.onResult?.(true, this.lastSuccessMs);
-    if (wasFailing) this.opts.log.info({ price_source: source.location }, 'price refresh succeeded again');
+    if (wasFailing) this.opts.log.info({ price_source: source.display }, 'price refresh succeeded again');
     return true;
   }
 

@@ -51,8 +51,10 @@ const FREE_PERIODS: readonly PricePeriod[] = Object.freeze([
 export function resolveTargetPrice(t: TargetPricingInput): Price {
   const targetPath = `models.${t.modelName}.targets[${t.targetIndex}]`;
   const block = t.targetPricing ?? t.modelPricing;
+  // The context window is the model's, whoever prices it: the catalogue's even under an override.
+  const contextWindow = (): number | undefined => lookupCatalogue(t.provider.catalogueId, t.providerModel)?.contextWindow;
   const blockPath = t.targetPricing ? `gateway.yaml ${targetPath}.pricing` : `gateway.yaml models.${t.modelName}.pricing`;
-  if (block?.free) return free(blockPath);
+  if (block?.free) return free(blockPath, contextWindow());
   const windows = block?.windows ?? [];
   const multipliers = Object.freeze(
     windows.filter((w) => w.multiplier !== undefined).map((w) => Object.freeze({ startSec: parseHhMm(w.from), endSec: parseHhMm(w.to), multiplier: w.multiplier! })),
@@ -73,9 +75,9 @@ export function resolveTargetPrice(t: TargetPricingInput): Price {
         }),
       });
     }
-    return Object.freeze({ free: false, source: blockPath, periods: Object.freeze(periods), multipliers });
+    return Object.freeze({ free: false, source: blockPath, periods: Object.freeze(periods), multipliers, contextWindow: contextWindow() });
   }
-  if (t.provider.free) return free(`gateway.yaml providers.${t.provider.name}.pricing`);
+  if (t.provider.free) return free(`gateway.yaml providers.${t.provider.name}.pricing`, contextWindow());
   const entry = lookupCatalogue(t.provider.catalogueId, t.providerModel);
   if (!entry) {
     throw new ConfigError(
@@ -86,9 +88,9 @@ export function resolveTargetPrice(t: TargetPricingInput): Price {
         `pricing.providerId on providers.${t.provider.name} if another catalogue provider prices it, or pricing: { free: true } if it costs nothing`,
     );
   }
-  return Object.freeze({ free: false, source: `catalogue ${entry.id}`, periods: entry.periods, multipliers, contextWindow: entry.contextWindow });
+  return Object.freeze({ free: false, source: entry.source, periods: entry.periods, multipliers, contextWindow: entry.contextWindow });
 }
 
-function free(source: string): Price {
-  return Object.freeze({ free: true, source: `free (${source})`, periods: FREE_PERIODS, multipliers: Object.freeze([]) });
+function free(source: string, contextWindow: number | undefined): Price {
+  return Object.freeze({ free: true, source: `free (${source})`, periods: FREE_PERIODS, multipliers: Object.freeze([]), contextWindow });
 }

@@ -13,7 +13,7 @@ import { strictObject } from '../config/strict-object.ts';
  */
 export const priceSourceSchema = strictObject({
   genaiPrices: z.literal(true).optional(),
-  // No credentials in it: the URL is logged and shown on GET /admin/prices.
+  // No user:password (a query's values are redacted wherever the URL is shown: redactedLocation).
   url: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).refine((u) => { const p = new URL(u); return p.username === '' && p.password === ''; }, 'a URL without user:password (it is logged)').optional(),
   file: z.string().min(1).optional(),
   /** ms between refreshes; at least 1 s (tests), default 1 h. */
@@ -31,8 +31,10 @@ export const pricingSettingsSchema = strictObject({
 /** A compiled source: what to read, how often. */
 export interface PriceSource {
   readonly kind: 'url' | 'file';
-  /** The URL or file path (shown in logs and metrics' help; never carries a secret by design: no auth). */
+  /** The URL or file path, as configured: read from, never shown (a URL's query may hold a token). */
   readonly location: string;
+  /** What logs, GET /admin/prices and Price.source show: the location with every query value redacted (redactedLocation). */
+  readonly display: string;
   readonly intervalMs: number;
   readonly timeoutMs: number;
 }
@@ -41,5 +43,23 @@ export function compilePriceSource(cfg: PriceSourceConfig | undefined, genaiPric
   if (cfg === undefined) return undefined;
   const kind = cfg.file !== undefined ? 'file' : 'url';
   const location = cfg.file ?? cfg.url ?? genaiPricesUrl;
-  return Object.freeze({ kind, location, intervalMs: cfg.intervalMs, timeoutMs: cfg.timeoutMs });
+  return Object.freeze({ kind, location, display: kind === 'url' ? redactedLocation(location) : location, intervalMs: cfg.intervalMs, timeoutMs: cfg.timeoutMs });
+}
+
+/**
+ * A URL as it may be shown: every query parameter's value and the fragment replaced by
+ * `[redacted]`, the names kept (`?token=[redacted]&v=[redacted]`), since a signed or
+ * token-bearing URL (`token`, `key`, `sig`, …) carries its secret there; a secret in the path
+ * cannot be told apart and is shown. Text that is not a URL is shown as `[unparsable URL]`.
+ */
+export function redactedLocation(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return '[unparsable URL]';
+  }
+  const names = [...u.searchParams.keys()];
+  const query = u.search === '' ? '' : `?${names.map((n) => `${encodeURIComponent(n)}=[redacted]`).join('&')}`;
+  return `${u.origin}${u.pathname}${query}${u.hash === '' ? '' : '#[redacted]'}`;
 }

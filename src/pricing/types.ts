@@ -43,7 +43,7 @@ export interface CostMultiplier {
 export interface Price {
   /** Marked `free: true` in gateway.yaml: costs nothing, whatever the usage. */
   readonly free: boolean;
-  /** Where the price comes from, for messages and docs: `catalogue openai/gpt-4o-mini`, `gateway.yaml models.m.pricing`, `free (…)`. */
+  /** Where the price comes from, for messages and docs: `catalogue openai/gpt-4o-mini` (bundled), `price file /etc/p.json: openai/gpt-4o-mini` (refreshed), `gateway.yaml models.m.pricing`, `free (…)`. */
   readonly source: string;
   /**
    * The rates over time, in genai-prices' order: the last period whose condition holds applies,
@@ -51,7 +51,7 @@ export interface Price {
    */
   readonly periods: readonly PricePeriod[];
   readonly multipliers: readonly CostMultiplier[];
-  /** The provider model's context window, tokens, from the catalogue; undefined when unknown (overrides and free prices). */
+  /** The provider model's context window, tokens, from the catalogue (also under an override or a free price); undefined when the catalogue does not know it. */
   readonly contextWindow?: number | undefined;
 }
 

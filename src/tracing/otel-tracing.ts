@@ -11,6 +11,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import type { Metadata } from '@grpc/grpc-js';
 import type { ProcessorFactory } from '../extproc/server.ts';
+import type { ExtProcRequest } from '../extproc/types.ts';
 import type { Attempt, Exchange } from '../exchange/exchange.ts';
 import type { Outcome } from '../exchange/finish.ts';
 import type { PolicyStep, Verdict } from '../policy/pipeline.ts';
@@ -25,6 +26,18 @@ const metadataGetter: TextMapGetter<Metadata> = {
   get: (md, key) => {
     const v = md.get(key);
     return v.length === 0 ? undefined : v.map(String);
+  },
+};
+
+type HeaderEntry = { key?: string; value?: string; raw_value?: Uint8Array };
+
+/** An ext_proc request_headers message's header list as a W3C trace-context carrier (keys are lower case, as Envoy sends them). */
+const headerGetter: TextMapGetter<readonly HeaderEntry[]> = {
+  keys: (headers) => headers.map((h) => h.key ?? ''),
+  get: (headers, key) => {
+    const h = headers.find((x) => x.key === key);
+    if (!h) return undefined;
+    return h.raw_value ? Buffer.from(h.raw_value).toString('latin1') : h.value;
   },
 };
 
@@ -81,23 +94,46 @@ export class OtelTracing implements GatewayTracing {
       const inner = factory(md);
       const position = md.get(this.filterKey)[0] === 'upstream' ? 'upstream' : 'router';
       // Envoy's ext_proc client span (`async …ExternalProcessor.Process egress`) is the parent.
-      const parent = this.propagator.extract(ROOT_CONTEXT, md, metadataGetter);
-      const span = this.tracer.startSpan(
-        `ext_proc ${position}`,
-        {
-          kind: SpanKind.SERVER,
-          attributes: {
-            'rpc.system': 'grpc',
-            'rpc.service': 'envoy.service.ext_proc.v3.ExternalProcessor',
-            'rpc.method': 'Process',
-            'gateway.filter': position,
-            ...(position === 'upstream' ? { 'gateway.cluster': String(md.get('x-llmx-cluster')[0] ?? '') } : {}),
+      const fromEnvoy = this.propagator.extract(ROOT_CONTEXT, md, metadataGetter);
+      const open = (first: ExtProcRequest | undefined): { span: Span; context: Context } => {
+        const parent = this.parentOf(fromEnvoy, position, first);
+        const span = this.tracer.startSpan(
+          `ext_proc ${position}`,
+          {
+            kind: SpanKind.SERVER,
+            attributes: {
+              'rpc.system': 'grpc',
+              'rpc.service': 'envoy.service.ext_proc.v3.ExternalProcessor',
+              'rpc.method': 'Process',
+              'gateway.filter': position,
+              ...(position === 'upstream' ? { 'gateway.cluster': String(md.get('x-llmx-cluster')[0] ?? '') } : {}),
+            },
           },
-        },
-        parent,
-      );
-      return new TracedProcessor(inner, this.tracer, span, trace.setSpan(parent, span), position, registry);
+          parent,
+        );
+        return { span, context: trace.setSpan(parent, span) };
+      };
+      return new TracedProcessor(inner, this.tracer, open, position, registry);
     };
+  }
+
+  /**
+   * The stream span's parent: Envoy's context from the gRPC metadata when it sent one (its tracer
+   * on); else, for the router-level stream only, the caller's W3C `traceparent`/`tracestate` from
+   * the request headers (Envoy without a tracer forwards them untouched, and with one it would
+   * continue the same context, so trusting them grants a caller nothing Envoy would not); else none
+   * (a new trace, sampled at `sampleRatio`). An upstream stream without Envoy's context goes
+   * under its request's router-level stream (found by the x-request-id the router wrote), so a
+   * retry stays in the request's trace.
+   */
+  private parentOf(fromEnvoy: Context, position: 'router' | 'upstream', first: ExtProcRequest | undefined): Context {
+    if (trace.getSpanContext(fromEnvoy)) return fromEnvoy;
+    const headers = first?.request_headers?.headers?.headers;
+    if (!headers) return fromEnvoy;
+    if (position === 'router') return this.propagator.extract(ROOT_CONTEXT, headers, headerGetter);
+    const id = headerGetter.get(headers, 'x-request-id');
+    const router = typeof id === 'string' ? this.requests.get(id)?.router.span : undefined;
+    return router ? trace.setSpan(ROOT_CONTEXT, router) : fromEnvoy;
   }
 
   wrapStep<T, S>(step: PolicyStep<T, S>): PolicyStep<T, S> {

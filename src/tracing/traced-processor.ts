@@ -73,30 +73,55 @@ function immediateStatus(res: ExtProcResponse): number | undefined {
 }
 
 /**
+ * Starts a stream's span: `first` is the stream's first message (undefined when the stream closes
+ * before any), so the caller's own trace context can be read from its request headers when Envoy
+ * sent none in the gRPC metadata (otel-tracing.ts). Returns the span and the context it sets.
+ */
+export type StreamSpanOpener = (first: ExtProcRequest | undefined) => { span: Span; context: Context };
+
+/**
  * Wraps one ext_proc stream's processor: the stream's span (`ext_proc <filter>`, child of the
- * trace context Envoy sent in the gRPC metadata), and one span per phase, from the phase's first
- * message to its last (a streamed body is one span, its chunk count an attribute, not a span per
- * chunk). Answers are passed on unchanged; the wrapper only reads them.
+ * trace context Envoy sent in the gRPC metadata, or else of the caller's `traceparent`), and one
+ * span per phase, from the phase's first message to its last (a streamed body is one span, its
+ * chunk count an attribute, not a span per chunk). The stream's span starts at the first message
+ * (its request headers carry the caller's context). Answers are passed on unchanged; the
+ * wrapper only reads them.
  */
 export class TracedProcessor implements StreamProcessor {
   attach?: (push: (res: ExtProcResponse) => void) => void;
   private phase: { name: Phase; span: Span; messages: number } | undefined;
   private ended = false;
-  private readonly stream: StreamTrace;
+  private opened: { stream: StreamTrace; context: Context } | undefined;
 
   constructor(
     private readonly inner: StreamProcessor,
     private readonly tracer: Tracer,
-    span: Span,
-    private readonly streamContext: Context,
+    private readonly open: StreamSpanOpener,
     private readonly position: 'router' | 'upstream',
     private readonly registry: StreamTraceRegistry,
   ) {
-    this.stream = { span, phaseContext: streamContext, finishReasons: [] };
     if (inner.attach) this.attach = (push) => inner.attach!(push);
   }
 
+  /** The stream's span, started on the first call. */
+  private streamOf(first: ExtProcRequest | undefined): { stream: StreamTrace; context: Context } {
+    if (!this.opened) {
+      const { span, context } = this.open(first);
+      this.opened = { stream: { span, phaseContext: context, finishReasons: [] }, context };
+    }
+    return this.opened;
+  }
+
+  private get stream(): StreamTrace {
+    return this.streamOf(undefined).stream;
+  }
+
+  private get streamContext(): Context {
+    return this.streamOf(undefined).context;
+  }
+
   handle(msg: ExtProcRequest): ExtProcResponse | Promise<ExtProcResponse> {
+    this.streamOf(msg);
     const name = phaseOf(msg);
     let phase = this.phase;
     if (phase?.name !== name) {

@@ -69,6 +69,16 @@ describe('GET /admin/spend (embedded store)', () => {
     const time = await api.call('GET', '/admin/spend?from=yesterday');
     assert.equal(time.status, 400);
     assert.equal(time.json.error.param, 'from');
+    // Impossible dates and clock times: a 400 naming the parameter and the value, never Date's rollover (Nov 31 → Dec 1).
+    for (const [param, value] of [['from', '2026-11-31'], ['to', '2026-02-29'], ['to', '2026-13-01'], ['from', '2026-11-30T24:00:00Z'], ['from', '2026-11-30T10:60Z'], ['to', '2026-11-00']] as const) {
+      const r = await api.call('GET', `/admin/spend?${param}=${value}`);
+      assert.equal(r.status, 400, `${param}=${value}`);
+      assert.equal(r.json.error.param, param);
+      assert.equal(r.json.error.code, 'invalid_time');
+      assert.ok(r.json.error.message.includes(value), r.json.error.message);
+    }
+    assert.equal((await api.call('GET', '/admin/spend?from=2028-02-29&to=2028-03-01')).status, 200, 'a leap day');
+    assert.equal((await api.call('GET', '/admin/spend?from=2026-11-30T23:59:59Z&to=2026-12-01')).status, 200);
     const order = await api.call('GET', '/admin/spend?from=2026-11-30&to=2026-11-01');
     assert.equal(order.status, 400);
     assert.equal(order.json.error.code, 'invalid_range');

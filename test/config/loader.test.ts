@@ -186,6 +186,22 @@ describe('loadConfigFile: each invalid file names file, path and expectation', (
     assert.match(err.message, /\(and 2 more problem\(s\)\)$/);
   });
 
+  test('a check across sections (an unknown provider) names its line too, a model name with dots included', () => {
+    const models = 'models:\n  gpt-4.1:\n    targets:\n      - { provider: p1, model: x }\n      - { provider: opnai, model: y }\n';
+    const text = smallConfig({ models });
+    const { file, err } = configError('cross.yaml', text);
+    const line = text.split('\n').findIndex((l) => l.includes('provider: opnai')) + 1;
+    assert.equal(err.where, 'models.gpt-4.1.targets[1].provider');
+    assert.equal(err.line, line);
+    assert.ok(err.message.startsWith(`${file}:${line}: models.gpt-4.1.targets[1].provider: unknown provider "opnai"`), err.message);
+  });
+
+  test('a section left out reads "missing", not zod\'s "received undefined"', () => {
+    const { err } = configError('no-models.yaml', smallConfig().replace(/^models:[\s\S]*?(?=^keys:)/m, ''));
+    assert.equal(err.where, 'models');
+    assert.match(err.message, /models: missing \(expected record\)/);
+  });
+
   test('an empty file asks for an object', () => {
     const { err } = configError('empty.yaml', '');
     assert.match(err.message, /expected object/);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { calcPrice } from '@pydantic/genai-prices';
 import type OpenAI from 'openai';
-import { hello, startTestStack, type TestStack } from '../support/e2e.ts';
+import { hello, SIM_PROVIDERS_YAML, startTestStack, type TestStack } from '../support/e2e.ts';
 
 /**
  * Cost per request through the real Envoy (issue 8, item 3): a JSON answer carries
@@ -14,12 +14,7 @@ import { hello, startTestStack, type TestStack } from '../support/e2e.ts';
  * not the gateway's pricing code. A failover is charged at the target that served.
  */
 const CONFIG = `
-providers:
-  openai-primary: { dialect: openai, apiKeyEnv: SIM_OPENAI_PRIMARY_KEY }
-  openai-backup: { dialect: openai, apiKeyEnv: SIM_OPENAI_BACKUP_KEY }
-  anthropic: { dialect: anthropic, apiKeyEnv: SIM_ANTHROPIC_KEY }
-  gemini: { dialect: gemini, apiKeyEnv: SIM_GEMINI_KEY }
-models:
+${SIM_PROVIDERS_YAML}models:
   gpt-4o-mini:
     targets:
       - { provider: openai-primary, model: gpt-4o-mini }

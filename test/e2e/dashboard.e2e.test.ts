@@ -46,6 +46,8 @@ describe('admin dashboard in a browser (e2e)', () => {
     // A deterministic request twice: a miss, then a hit from the response cache.
     await json(demo, { model: 'gpt-4o-mini', messages: hello, temperature: 0, max_tokens: 20 });
     await json(demo, { model: 'gpt-4o-mini', messages: hello, temperature: 0, max_tokens: 20 });
+    // Not a request for a model: counted apart in the tiles, not a recent row.
+    assert.ok((await demo.models.list()).data.length > 0);
     // The primary answers 503: Envoy fails over to the backup.
     gw.sims['openai-primary']!.enqueueFault({ status: 503 });
     await json(demo, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'failover please' }] });
@@ -128,7 +130,11 @@ describe('admin dashboard in a browser (e2e)', () => {
       assert.equal(t.value, m, `${direction} tokens`);
       assert.equal(Number(t.text.replaceAll(',', '')), m, `${direction} tokens as shown`);
     }
-    assert.equal((await shown('total-requests')).value, await gw.metric('gateway_requests_total', {}));
+    // Model requests: gateway_requests_total{model!=""}; the model list and refusals before a model apart.
+    const withoutModel = await gw.metric('gateway_requests_total', { model: '' });
+    assert.equal((await shown('total-requests')).value, (await gw.metric('gateway_requests_total', {})) - withoutModel);
+    assert.ok(withoutModel >= 1, 'GET /v1/models');
+    assert.equal((await shown('other-requests')).value, withoutModel);
     assert.equal((await shown('cache-hit-rate')).value, 0.5, 'one hit of two lookups');
     assert.equal((await shown('cache-saved')).value, await gw.metric('gateway_cache_saved_cost_usd_total', {}));
   });
@@ -154,6 +160,8 @@ describe('admin dashboard in a browser (e2e)', () => {
     assert.ok(recent.length >= ids.length, `${recent.length} rows`);
     assert.ok(recent.some((r) => r.includes('cache')), 'the cache hit');
     assert.ok(recent.some((r) => r.includes('research')), 'the research team');
+    const models = await page.$$eval('#recent tbody tr td:nth-child(4)', (tds) => tds.map((td) => td.textContent ?? ''));
+    assert.ok(models.every((m) => m !== ''), `every row names its model (no GET /v1/models row): ${JSON.stringify(models)}`);
     const html = await page.content();
     assert.ok(!html.includes(PROMPT) && !html.includes('failover please'), 'no prompt text on the page');
     assert.ok(!html.includes(gw.adminApiKey), 'the admin key is not in the page');

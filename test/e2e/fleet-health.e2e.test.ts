@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { waitUntil } from '../../src/lib/wait-until.ts';
-import { hello, startTestStack, type TestStack } from '../support/e2e.ts';
+import { hello, SIM_PROVIDERS_YAML, startTestStack, type TestStack } from '../support/e2e.ts';
 import { startRedis, type TestRedis } from '../support/redis-server.ts';
 
 /**
@@ -17,12 +17,7 @@ import { startRedis, type TestRedis } from '../support/redis-server.ts';
  */
 const OPEN_MS = 6_000;
 const CONFIG = `
-providers:
-  openai-primary: { dialect: openai, apiKeyEnv: SIM_OPENAI_PRIMARY_KEY }
-  openai-backup: { dialect: openai, apiKeyEnv: SIM_OPENAI_BACKUP_KEY }
-  anthropic: { dialect: anthropic, apiKeyEnv: SIM_ANTHROPIC_KEY }
-  gemini: { dialect: gemini, apiKeyEnv: SIM_GEMINI_KEY }
-models:
+${SIM_PROVIDERS_YAML}models:
   fleet-slow:
     pricing: { free: true }
     cache: off

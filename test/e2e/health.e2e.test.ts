@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type OpenAI from 'openai';
-import { hello, startTestStack, type TestStack } from '../support/e2e.ts';
+import { hello, SIM_PROVIDERS_YAML, startTestStack, type TestStack } from '../support/e2e.ts';
 
 /**
  * Target health fed by real traffic, through the real Envoy (issue 9, items 3 and 7): answers
@@ -19,12 +19,7 @@ import { hello, startTestStack, type TestStack } from '../support/e2e.ts';
  */
 const OPEN_MS = 2_000;
 const CONFIG = `
-providers:
-  openai-primary: { dialect: openai, apiKeyEnv: SIM_OPENAI_PRIMARY_KEY }
-  openai-backup: { dialect: openai, apiKeyEnv: SIM_OPENAI_BACKUP_KEY }
-  anthropic: { dialect: anthropic, apiKeyEnv: SIM_ANTHROPIC_KEY }
-  gemini: { dialect: gemini, apiKeyEnv: SIM_GEMINI_KEY }
-models:
+${SIM_PROVIDERS_YAML}models:
   health-errors:
     pricing: { free: true }
     cache: off

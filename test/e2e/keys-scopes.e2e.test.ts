@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { sha256Hex } from '../../src/policy/keys.ts';
-import { hello, startTestStack, type ErrorBody, type TestStack } from '../support/e2e.ts';
+import { type ErrorBody, hello, SIM_PROVIDERS_YAML, startTestStack, type TestStack } from '../support/e2e.ts';
 
 // Issue 8 item 1 (keys and scopes) through the real Envoy, the official SDK as the caller: two
 // teams' keys with different scopes, aliases, rotation, disabled and expired keys.
@@ -18,12 +18,7 @@ const SECRET = {
 };
 
 const CONFIG = `
-providers:
-  openai-primary: { dialect: openai, apiKeyEnv: SIM_OPENAI_PRIMARY_KEY }
-  openai-backup: { dialect: openai, apiKeyEnv: SIM_OPENAI_BACKUP_KEY }
-  anthropic: { dialect: anthropic, apiKeyEnv: SIM_ANTHROPIC_KEY }
-  gemini: { dialect: gemini, apiKeyEnv: SIM_GEMINI_KEY }
-models:
+${SIM_PROVIDERS_YAML}models:
   gpt-4o-mini:
     targets: [{ provider: openai-primary, model: gpt-4o-mini }]
     aliases: [cheap]

@@ -25,7 +25,8 @@ let priceServer: Server;
 before(async () => {
   priceServer = createServer((_req, res) => res.writeHead(prices.status, { 'content-type': 'application/json' }).end(prices.body));
   await new Promise<void>((r) => priceServer.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(priceServer.address() as AddressInfo).port}/prices.json`;
+  // A token in the query, as signed or token-bearing URLs carry one: it must never be shown.
+  const url = `http://127.0.0.1:${(priceServer.address() as AddressInfo).port}/prices.json?token=e2e-s3cr3t`;
   prices = { status: 200, body: ownPrices(0.11) };
   dir = mkdtempSync(path.join(tmpdir(), 'llmx-live-pricing-'));
   const configFile = path.join(dir, 'gateway.yaml');
@@ -100,11 +101,14 @@ describe('live pricing and the cost estimator through the real Envoy', () => {
     const table = (await res.json()) as { object: string; source: string; failures: number; lastError: string; lastSuccessAt: string; data: Priced[] };
     assert.equal(res.status, 200);
     assert.equal(table.object, 'gateway.price_table');
-    assert.match(table.source, /^http:\/\/127\.0\.0\.1:\d+\/prices\.json$/);
+    assert.match(table.source, /^http:\/\/127\.0\.0\.1:\d+\/prices\.json\?token=\[redacted\]$/, 'the query value redacted');
+    assert.doesNotMatch(JSON.stringify(gw.logLines()), /e2e-s3cr3t/, 'nor in any log line');
     assert.ok(table.failures >= 1);
     assert.equal(table.lastError, 'HTTP 500');
     assert.ok(Date.parse(table.lastSuccessAt) > 0);
     assert.equal(table.data.find((m) => m.id === 'gpt-4o-mini')!.pricing.input, 0.22);
+    const scrape = await (await fetch(`http://127.0.0.1:${gw.metricsPort}/metrics`)).text();
+    assert.match(scrape, /^gateway_price_table_age_seconds \d/m, 'the table’s age, which the stale alert reads');
     prices = { status: 200, body: ownPrices(0.22) };
   });
 
@@ -126,6 +130,8 @@ describe('live pricing and the cost estimator through the real Envoy', () => {
     const perRequest = (600 * 0.22 + 200 * 0.11 + 200 * 0.88) / 1e6;
     assert.ok(Math.abs(mini.monthlyUsd - perRequest * 10_000 * 30) < 1e-6, `${mini.monthlyUsd}`);
     assert.deepEqual(mini.bands.map((b: any) => [b.fromHourUtc, b.toHourUtc]), [[8, 20]]);
+    assert.match(mini.priceSource, /^price URL http:\/\/127\.0\.0\.1:\d+\/prices\.json\?token=\[redacted\]: openai\/gpt-4o-mini$/, 'the refreshed source, not the bundled catalogue');
+    assert.match(est.json.data[1].priceSource, /^catalogue anthropic\//, 'what the source does not list: the bundled catalogue');
 
     const bad = await admin('/admin/costs/estimate', { ...workload, cachedInputShare: 2 });
     assert.equal(bad.status, 400);

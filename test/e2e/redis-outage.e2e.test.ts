@@ -143,6 +143,23 @@ describe('Redis killed mid-traffic: every policy as configured, then recovery (e
     }
     assertStateUnavailable(admin, 'admin-created key');
 
+    // The admin API: what reads the state backend is 503 state_unavailable; the dashboard degrades to its local figures.
+    const auth = { authorization: `Bearer ${stack.adminApiKey}` };
+    const spend = await fetch(`${stack.adminApiUrl}/admin/spend`, { headers: auth });
+    const spendBody = (await spend.json()) as ErrorBody;
+    assert.equal(spend.status, 503, JSON.stringify(spendBody));
+    assert.equal(spendBody.error.code, 'state_unavailable');
+    assert.equal(spend.headers.get('retry-after'), '1');
+    const dash = await fetch(`${stack.adminApiUrl}/admin/dashboard/data`, { headers: auth });
+    const dashBody = (await dash.json()) as { stateUnavailable: boolean; spendByTeam: unknown; budgets: unknown; totals: { requests: number } };
+    assert.equal(dash.status, 200, JSON.stringify(dashBody));
+    assert.deepEqual([dashBody.stateUnavailable, dashBody.spendByTeam, dashBody.budgets], [true, null, null]);
+    assert.ok(dashBody.totals.requests > 0, 'local figures still there');
+    const outageWarns = stack.logLines().filter((l) => l['msg'] === 'state backend unavailable: the admin API answers 503 state_unavailable');
+    assert.equal(outageWarns.length, 1, 'one warn per outage');
+    assert.equal(outageWarns[0]!['level'], 40, 'warn');
+    assert.ok(!JSON.stringify(outageWarns).includes(String(new URL(redis.url).port)), 'no Redis port in the line');
+
     assert.ok((await stack.metric('gateway_policy_state_errors_total', { policy: 'rate-limit', mode: 'fail-closed' })) >= 1);
     assert.ok((await stack.metric('gateway_policy_state_errors_total', { policy: 'budget', mode: 'fail-open' })) >= 1);
   });

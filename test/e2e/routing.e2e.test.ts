@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { hello, startTestStack, type TestStack } from '../support/e2e.ts';
+import { hello, SIM_PROVIDERS_YAML, startTestStack, type TestStack } from '../support/e2e.ts';
 
 /**
  * The routing decision through the real Envoy (issue 9, items 1, 2, 5, 6): a `cost` model whose
@@ -25,12 +25,7 @@ function hhmm(deltaMin: number): string {
 const CONFIG = () => `
 server:
   admin: { listen: 127.0.0.1:0, fromEnv: GATEWAY_ADMIN_KEY }
-providers:
-  openai-primary: { dialect: openai, apiKeyEnv: SIM_OPENAI_PRIMARY_KEY }
-  openai-backup: { dialect: openai, apiKeyEnv: SIM_OPENAI_BACKUP_KEY }
-  anthropic: { dialect: anthropic, apiKeyEnv: SIM_ANTHROPIC_KEY }
-  gemini: { dialect: gemini, apiKeyEnv: SIM_GEMINI_KEY }
-models:
+${SIM_PROVIDERS_YAML}models:
   off-peak:
     # The same price, but the backup is 90 % off inside a window around now: cheaper now, second in config order.
     targets:

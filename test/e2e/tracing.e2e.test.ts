@@ -207,3 +207,29 @@ describe('tracing off (the default)', () => {
     assert.ok(!gw.logLines().some((l) => l['msg'] === 'tracing on'), 'the SDK was not started');
   });
 });
+
+describe('the ext_proc traces, Envoy has no tracer (production.yaml without its tracing block)', () => {
+  let rx: OtlpReceiver;
+  let gw: TestStack;
+  before(async () => {
+    rx = await startOtlpReceiver();
+    gw = await startTestStack({ otlpEndpoint: false, env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://${rx.endpoint}` } });
+  });
+  after(async () => {
+    await gw?.dispose();
+    await rx?.stop();
+  });
+
+  test('the caller\'s traceparent is continued from the request headers, and the log line names the caller\'s trace', async () => {
+    const caller = callerContext();
+    const { response } = await gw
+      .client()
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] }, { headers: { traceparent: caller.traceparent } })
+      .withResponse();
+    const line = await gw.requestLog(response.headers.get('x-request-id'));
+    assert.equal(line['trace_id'], caller.traceId);
+    const spans = await spansOf(rx, caller.traceId, (s) => s.some((x) => x.name === 'ext_proc router') && s.some((x) => x.name === 'chat gpt-4o-mini'));
+    assert.equal(one(spans, EXTPROC, 'ext_proc router').parentSpanId, caller.spanId);
+    assert.ok(!rx.spans.some((s) => s.service === ENVOY), 'Envoy exported nothing');
+  });
+});

@@ -137,6 +137,18 @@ describe('scrape-time gauges (runtime-gauges.ts)', () => {
     assert.equal(await value(m, 'gateway_price_refreshes_total', { result: 'ok' }), 1);
   });
 
+  test('with a price source the age exists from the install of the table in force, before any refresh succeeds; without one, no series', async () => {
+    const m = new GatewayMetrics();
+    const startedAt = Date.now() - 4 * 3_600_000;
+    m.priceTableInstalled(startedAt); // pricing.source set: the bundled table, loaded at the start
+    m.priceRefreshed('failed');
+    assert.equal(await value(m, 'gateway_price_table_last_refresh_timestamp_seconds'), startedAt / 1000, 'GatewayPriceTableStale can fire');
+    assert.ok((await value(m, 'gateway_price_table_age_seconds')) >= 4 * 3600);
+    assert.equal(await value(m, 'gateway_price_refreshes_total', { result: 'ok' }), 0, 'installing is not a refresh');
+    m.priceTableInstalled(undefined); // pricing.source removed
+    assert.doesNotMatch(await m.registry.metrics(), /^gateway_price_table_(age|last_refresh_timestamp)_seconds /m);
+  });
+
   test("model SLAs from the config in force (models and aliases that set latencySlaMs); Redis health only on a Redis backend", async () => {
     const m = new GatewayMetrics();
     const state = { backend: 'redis', isReady: () => false, commandErrors: new Map([['reserve', 3]]) };

@@ -27,6 +27,14 @@ describe('ContentCapture (observability.requestLog.content)', () => {
     assert.equal(long, 'user: xxxx…[truncated]');
   });
 
+  it('a host name or key straddling the cut is scrubbed whole, no fragment kept', () => {
+    const prompt = (maxChars: number, text: string): string | undefined =>
+      new ContentCapture(maxChars).prompt({ model: 'm', messages: [{ role: 'user', content: text }] } as unknown as ChatRequest);
+    // 'user: connect to db1.internal.corp now': the cut at 22 falls inside the host name.
+    assert.equal(prompt(22, 'connect to db1.internal.corp now'), 'user: connect to [reda…[truncated]');
+    assert.doesNotMatch(prompt(30, 'my key is sk-abcdefghijklmnop1234 ok')!, /sk-|abcdefgh/);
+  });
+
   it('a stream\'s completion: delta.content joined across chunks split anywhere; [DONE] and error events add nothing', () => {
     const c = new ContentCapture(40);
     const sse = chunk('Hello') + chunk(', world') + 'data: {"error":{"message":"x"}}\n\n' + 'data: [DONE]\n\n';

@@ -77,10 +77,10 @@ describe('the cost of a request', () => {
   });
 });
 
-test('config load refuses a target without a price, naming the file and path', () => {
+test('config load refuses a target without a price, naming the file, the line and the path', () => {
   const file = scratch.write('unpriced.yaml', smallConfig({ models: 'models:\n  m:\n    targets:\n      - { provider: p1, model: gpt-4o-mini }\n      - { provider: p1, model: my-finetune }\n', providers: 'providers:\n  p1: { dialect: openai }\n' }));
   assert.throws(() => loadConfigFile(file, {}, 1), (err: unknown) => {
-    assert.match(String((err as Error).message), new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: models\\.m\\.targets\\[1\\]: no price for model "my-finetune" of provider "p1"`));
+    assert.match(String((err as Error).message), new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:7: models\\.m\\.targets\\[1\\]: no price for model "my-finetune" of provider "p1"`));
     return true;
   });
 });

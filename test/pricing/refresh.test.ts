@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { ConfigStore } from '../../src/config/store.ts';
 import { bundledCatalogueData, installCatalogueData } from '../../src/pricing/catalogue-data.ts';
 import { PriceRefresher } from '../../src/pricing/refresh.ts';
-import type { PriceSource } from '../../src/pricing/source-schema.ts';
+import { redactedLocation, type PriceSource } from '../../src/pricing/source-schema.ts';
 import { pricingConfig } from './fixture.ts';
 
 const cfg = pricingConfig();
@@ -35,15 +35,18 @@ afterEach(async () => {
 function refresher(clock = { ms: 1_000_000 }) {
   const lines: Array<{ level: string; fields: Record<string, unknown>; msg: string }> = [];
   const results: boolean[] = [];
+  const tables: Array<number | undefined> = [];
   const r = new PriceRefresher({
     rebuild: () => configs.rebuild(),
     log: { warn: (fields, msg) => lines.push({ level: 'warn', fields, msg }), info: (fields, msg) => lines.push({ level: 'info', fields, msg }) },
     onResult: (ok) => results.push(ok),
+    onTable: (atMs) => tables.push(atMs),
     now: () => clock.ms,
   });
-  return { r, lines, results, clock };
+  return { r, lines, results, tables, clock };
 }
-const source = (kind: 'file' | 'url', location: string): PriceSource => ({ kind, location, intervalMs: 3_600_000, timeoutMs: 2000 });
+const source = (kind: 'file' | 'url', location: string): PriceSource => ({ kind, location, display: kind === 'url' ? redactedLocation(location) : location, intervalMs: 3_600_000, timeoutMs: 2000 });
+const priceSourceOf = (model: string, i = 0): string => configs.current.models.get(model)!.targets[i]!.price.source;
 /** USD per 1M input tokens of a target, read from the rebuilt config's compiled price. */
 const inputPrice = (model: string, i = 0): unknown => configs.current.models.get(model)!.targets[i]!.price.periods[0]!.rates.input;
 const own = (input: number, output: number) => JSON.stringify({ models: [{ provider: 'openai', model: 'gpt-4o-mini', input, cachedInput: input / 2, output, contextLength: 64000 }] });
@@ -119,4 +122,73 @@ describe('price refresh (PriceRefresher)', () => {
     r.stop();
     assert.equal(r.status().failures, 2);
   });
+});
+
+describe('a refresh rebuilds the config in force, not the file on disk', () => {
+  test('a refused gateway.yaml on disk neither fails a refresh nor slips in through it', async () => {
+    const good = readFileSync(cfg.file, 'utf8');
+    const { r, lines, results } = refresher();
+    try {
+      writeFileSync(cfg.file, `${good}\nnot: [valid`);
+      assert.equal(configs.reload(), false, 'the reload refuses the file');
+      writeFileSync(priceFile, own(7, 9));
+      assert.equal(await r.configure(source('file', priceFile)), true, 'the refresh succeeds anyway');
+      assert.equal(inputPrice('gpt-4o-mini'), 7);
+      assert.deepEqual(results, [true]);
+      assert.equal(lines.length, 0, 'no "price refresh failed" line');
+
+      // A valid change not reloaded yet (the watcher's job) is not applied by a refresh either.
+      writeFileSync(cfg.file, good.replace('aliases: [mini]', 'aliases: [mini, tiny]'));
+      assert.equal(await r.refresh(), true);
+      assert.equal(configs.current.aliases.has('tiny'), false);
+      assert.equal(configs.current.aliases.has('mini'), true);
+    } finally {
+      r.stop();
+      writeFileSync(cfg.file, good);
+    }
+  });
+});
+
+describe('where a price comes from (Price.source) and what is shown of a source', () => {
+  test('an own-format file names itself for its entries; the rest stay the bundled catalogue’s and the overrides gateway.yaml’s', async () => {
+    const { r } = refresher();
+    assert.equal(priceSourceOf('gpt-4o-mini'), 'catalogue openai/gpt-4o-mini', 'bundled before any refresh');
+    writeFileSync(priceFile, own(7, 9));
+    assert.equal(await r.configure(source('file', priceFile)), true);
+    assert.equal(priceSourceOf('gpt-4o-mini'), `price file ${priceFile}: openai/gpt-4o-mini`);
+    assert.match(priceSourceOf('night-owl', 1), /^catalogue anthropic\//, 'not in the file: the bundled catalogue');
+    assert.equal(priceSourceOf('night-owl', 0), 'gateway.yaml models.night-owl.targets[0].pricing');
+
+    // A refused table puts the previous data back, and its origin with it.
+    writeFileSync(priceFile, JSON.stringify((await bundledCatalogueData()).filter((p) => p.id !== 'anthropic')));
+    assert.equal(await r.refresh(), false);
+    r.stop();
+    configs.rebuild();
+    assert.equal(priceSourceOf('gpt-4o-mini'), `price file ${priceFile}: openai/gpt-4o-mini`);
+  });
+
+  test('a URL’s query values never reach a log line, the status, an error or a Price.source', async () => {
+    const { r, lines } = refresher();
+    const secretUrl = `${url}?token=s3cr3t-tok&v=2`;
+    serve = { status: 503, body: 'down' };
+    assert.equal(await r.configure(source('url', secretUrl)), false);
+    assert.equal(await r.configure(source('url', 'http://127.0.0.1:1/p.json?sig=s3cr3t-sig')), false);
+    serve = { status: 200, body: JSON.stringify(await bundledCatalogueData()) };
+    assert.equal(await r.configure(source('url', secretUrl)), true);
+    r.stop();
+    const shown = JSON.stringify({ lines, status: r.status(), sources: [...configs.current.models.values()].flatMap((m) => m.targets.map((t) => t.price.source)) });
+    assert.doesNotMatch(shown, /s3cr3t/);
+    assert.equal(r.status().source, `${url}?token=[redacted]&v=[redacted]`);
+    assert.equal(lines[0]!.fields['price_source'], `${url}?token=[redacted]&v=[redacted]`);
+    assert.equal(priceSourceOf('gpt-4o-mini'), `price URL ${url}?token=[redacted]&v=[redacted]: openai/gpt-4o-mini`, 'genai-prices data: every entry is the URL’s');
+  });
+});
+
+test('the table’s install time is reported as soon as a source is set, before its first refresh, and cleared without one', async () => {
+  const { r, tables } = refresher({ ms: 5_000 });
+  assert.equal(await r.configure(source('file', path.join(cfg.dir, 'absent.json'))), false);
+  assert.deepEqual(tables, [5_000], 'the bundled table’s load time: the age exists though the first refresh failed');
+  assert.equal(r.configure(undefined), undefined);
+  r.stop();
+  assert.deepEqual(tables, [5_000, undefined]);
 });

@@ -168,3 +168,11 @@ export function authHeaders(stack: Stack, extra: Record<string, string> = {}): R
 }
 
 export const hello = [{ role: 'user' as const, content: 'Hello there' }];
+
+/** gateway.yaml's `providers:` block for the test stack's four simulated providers (their keys come from its env). */
+export const SIM_PROVIDERS_YAML = `providers:
+  openai-primary: { dialect: openai, apiKeyEnv: SIM_OPENAI_PRIMARY_KEY }
+  openai-backup: { dialect: openai, apiKeyEnv: SIM_OPENAI_BACKUP_KEY }
+  anthropic: { dialect: anthropic, apiKeyEnv: SIM_ANTHROPIC_KEY }
+  gemini: { dialect: gemini, apiKeyEnv: SIM_GEMINI_KEY }
+`;

@@ -105,3 +105,53 @@ test('a stream Envoy did not sample records nothing, and its request gets no tra
   assert.equal(spans().length, 0);
   await tracing.shutdown();
 });
+
+const CALLER_TRACE = '0af7651916cd43dd8448eb211c80319c';
+const CALLER_SPAN = 'b7ad6b7169203331';
+const headerList = (entries: Record<string, string>) => Object.entries(entries).map(([key, v]) => ({ key, raw_value: Buffer.from(v) }));
+
+test('no trace context from Envoy (its tracer off): the router stream continues the caller\'s traceparent', async () => {
+  const { tracing, spans } = setup();
+  const md = new Metadata();
+  md.set('x-llmx-filter', 'router');
+  const p = tracing.wrapFactory(() => fakeRouter('req-3'))(md);
+  p.handle({ request_headers: { headers: { headers: headerList({ traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01`, tracestate: 'vendor=x' }) } } });
+  const ex = { id: 'req-3' } as unknown as Exchange;
+  // The log line's trace id is the caller's, not a new one.
+  assert.equal(tracing.traceId(ex), CALLER_TRACE);
+  p.close('done');
+  const stream = spans().find((s) => s.name === 'ext_proc router')!;
+  assert.equal(stream.spanContext().traceId, CALLER_TRACE);
+  assert.equal(stream.parentSpanContext?.spanId, CALLER_SPAN);
+  assert.equal(stream.spanContext().traceState?.get('vendor'), 'x');
+  await tracing.shutdown();
+});
+
+test('Envoy\'s context wins over the caller\'s headers; an upstream stream goes under its request\'s router stream; no context anywhere starts a trace', async () => {
+  const { tracing, spans } = setup();
+  const callerHeaders = headerList({ traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` });
+  const withEnvoy = new Metadata();
+  withEnvoy.set('traceparent', `00-${TRACE}-${ENVOY_SPAN}-01`);
+  const a = tracing.wrapFactory(() => fakeRouter('req-4'))(withEnvoy);
+  a.handle({ request_headers: { headers: { headers: callerHeaders } } });
+  a.close('done');
+  const upstreamMd = new Metadata();
+  upstreamMd.set('x-llmx-filter', 'upstream');
+  const b = tracing.wrapFactory(() => fakeRouter('req-5'))(upstreamMd);
+  b.handle({ request_headers: { headers: { headers: [...callerHeaders, ...headerList({ 'x-request-id': 'req-4' })] } } });
+  b.close('done');
+  const c = tracing.wrapFactory(() => fakeRouter('req-6'))(new Metadata());
+  c.handle({ request_headers: { headers: { headers: headerList({ traceparent: 'not-a-traceparent' }) } } });
+  c.close('done');
+  const [router, upstream, fresh] = [
+    spans().find((s) => s.name === 'ext_proc router' && s.parentSpanContext?.spanId === ENVOY_SPAN),
+    spans().find((s) => s.name === 'ext_proc upstream'),
+    spans().find((s) => s.name === 'ext_proc router' && s.parentSpanContext === undefined),
+  ];
+  assert.equal(router?.spanContext().traceId, TRACE);
+  // The retry's stream (Envoy sent no context for it) joins the router stream of request req-4.
+  assert.equal(upstream?.parentSpanContext?.spanId, router?.spanContext().spanId);
+  assert.equal(upstream?.spanContext().traceId, TRACE);
+  assert.ok(fresh && fresh.spanContext().traceId !== CALLER_TRACE);
+  await tracing.shutdown();
+});

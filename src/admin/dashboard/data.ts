@@ -6,6 +6,7 @@ import type { HealthView } from '../../routing/health/view.ts';
 import { priceTable, type PriceTableOptions, type PriceTableView } from '../price-table.ts';
 import { readSpend } from '../spend-history.ts';
 import { MetricView } from './metric-view.ts';
+import { StateUnavailableError } from '../../state/errors.ts';
 
 /** What `GET /admin/dashboard/data` reads. */
 export interface DashboardDataOptions {
@@ -21,6 +22,8 @@ export interface DashboardDataOptions {
   readonly config?: () => RuntimeConfig;
   readonly health?: () => HealthView | undefined;
   readonly now?: () => number;
+  /** Called when the spend read fails with the state backend down (the answer then degrades, see dashboardData). */
+  readonly onStateFault?: (err: StateUnavailableError) => void;
 }
 
 /** Failed attempts as the provider error-rate alert counts them (ops/prometheus/alerts.yml, GatewayProviderErrorRate). */
@@ -32,7 +35,9 @@ const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
  * "gateway.dashboard"`). Counters and histograms are read from the metrics registry (since the
  * ext_proc started, this replica), so each figure is the one `/metrics` shows at that moment:
  *
- * - `totals`: `requests` (Σ gateway_requests_total), `costUsd` (Σ gateway_cost_usd_total, USD),
+ * - `totals`: `requests` (Σ gateway_requests_total{model!=""}: requests for a configured model),
+ *   `otherRequests` (Σ gateway_requests_total{model=""}: GET /v1/models, requests refused before
+ *   a model was chosen: bad key, unknown path, unknown or out-of-scope model), `costUsd` (Σ gateway_cost_usd_total, USD),
  *   `tokensIn`/`tokensOut` (gateway_tokens_total by direction, tokens), `cacheHits`,
  *   `cacheLookups` (hit + miss of gateway_cache_requests_total), `cacheSavedUsd`, `cacheSavedTokens`
  * - `providers[]`: per gateway.yaml provider, `requests` (gen_ai_server_request_duration_seconds
@@ -47,7 +52,11 @@ const BREAKER_STATES = ['closed', 'half-open', 'open'] as const;
  * - `budgets[]`: {team, period, limitUsd, spentUsd, remainingUsd} (gateway_budget_*_usd: the state backend's figure)
  * - `spendByTeam`, `spendByProvider`: GET /admin/spend's answer for the last 24 h by team and by
  *   provider (hourly; the fleet's figures, from the state backend)
- * - `prices`: GET /admin/prices's answer; `recent`: the last 50 request log lines (no content)
+ * - `prices`: GET /admin/prices's answer; `recent`: the last 50 request log lines that name a
+ *   model (no content; the model list and requests refused before a model are in `otherRequests`)
+ * - `stateUnavailable`: true when the state backend did not answer; then `spendByTeam`,
+ *   `spendByProvider` and `budgets` are null (the budget gauges may hold stale values) and every
+ *   local figure is still there. Other errors propagate (a 500).
  */
 export async function dashboardData(opts: DashboardDataOptions): Promise<Record<string, unknown>> {
   const now = (opts.now ?? Date.now)();
@@ -82,21 +91,32 @@ export async function dashboardData(opts: DashboardDataOptions): Promise<Record<
   });
   const models = new Set(m.samples('gateway_tokens_total').map((s) => String(s.labels['model'])));
   const spentGauge = m.samples('gateway_budget_spent_usd');
-  const budgets = m.samples('gateway_budget_limit_usd').map((l) => {
+  const budgetRows = m.samples('gateway_budget_limit_usd').map((l) => {
     const team = String(l.labels['team']);
     const period = String(l.labels['period']);
     const spent = spentGauge.find((s) => s.labels['team'] === team && s.labels['period'] === period)?.value ?? null;
     return { team, period, limitUsd: l.value, spentUsd: spent, remainingUsd: spent === null ? null : Math.max(0, l.value - spent) };
   });
   const spend = (groupBy: string) => readSpend({ store: opts.spend, now: () => now }, new URLSearchParams({ groupBy }));
-  const [spendByTeam, spendByProvider] = await Promise.all([spend('team'), spend('provider')]);
+  let spendByTeam: Record<string, unknown> | null = null;
+  let spendByProvider: Record<string, unknown> | null = null;
+  let stateUnavailable = false;
+  try {
+    [spendByTeam, spendByProvider] = await Promise.all([spend('team'), spend('provider')]);
+  } catch (err) {
+    if (!(err instanceof StateUnavailableError)) throw err;
+    stateUnavailable = true;
+    opts.onStateFault?.(err);
+  }
   let prices: PriceTableView | null = null;
   if (opts.prices) prices = priceTable({ ...opts.prices, now: () => now });
   return {
     object: 'gateway.dashboard',
     generatedAt: new Date(now).toISOString(),
     totals: {
-      requests: m.sum('gateway_requests_total'),
+      // Requests for a configured model; the rest (GET /v1/models, refused before a model: bad key, unknown path or model) apart.
+      requests: m.sum('gateway_requests_total') - m.sum('gateway_requests_total', { model: '' }),
+      otherRequests: m.sum('gateway_requests_total', { model: '' }),
       costUsd: m.sum('gateway_cost_usd_total'),
       tokensIn: tokens.get('input') ?? 0,
       tokensOut: tokens.get('output') ?? 0,
@@ -113,11 +133,12 @@ export async function dashboardData(opts: DashboardDataOptions): Promise<Record<
     })),
     cache: { hit: cache.get('hit') ?? 0, miss: cache.get('miss') ?? 0, bypass: cache.get('bypass') ?? 0 },
     breakers: breakers(m, opts, now),
-    budgets,
+    budgets: stateUnavailable ? null : budgetRows,
     spendByTeam,
     spendByProvider,
     prices,
     recent: opts.recent.list(50),
+    stateUnavailable,
   };
 }
 

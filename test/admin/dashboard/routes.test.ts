@@ -53,16 +53,19 @@ describe('dashboard routes on the admin listener', () => {
 });
 
 describe('teeRequestLines', () => {
-  it('writes every line as before and keeps request lines, without content', async () => {
+  it('writes every line as before and keeps request lines that name a model, without content', async () => {
     const written: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, cb) => (written.push(String(chunk)), cb()) });
     const recent = new RecentRequests(5);
     const log = teeRequestLines(createLogger('info', sink), recent);
-    log.info({ request_id: 'r1', team: 'demo', prompt: 'the question', completion: 'the answer' }, 'request');
+    log.info({ request_id: 'r1', team: 'demo', model: 'gpt-4o-mini', prompt: 'the question', completion: 'the answer' }, 'request');
     log.info({ other: 1 }, 'something else');
     log.child({ c: 1 }).warn('child works');
+    // No model: GET /v1/models, a bad key, an unknown path: logged, not a (blank) dashboard row.
+    log.info({ request_id: 'r2', method: 'GET', path: '/v1/models', status: 200, outcome: 'completed' }, 'request');
+    log.info({ request_id: 'r3', model: '', status: 401, outcome: 'rejected' }, 'request');
     await new Promise((r) => setImmediate(r));
-    assert.equal(written.length, 3);
+    assert.equal(written.length, 5);
     assert.equal(JSON.parse(written[0]!).prompt, 'the question', 'the log line itself is unchanged');
     assert.deepEqual(recent.list().map((l) => [l['request_id'], l['team'], 'prompt' in l, 'completion' in l]), [['r1', 'demo', false, false]]);
   });

@@ -62,6 +62,18 @@ function draw(id, config) {
   charts[id] = new Chart($(id), config);
 }
 
+/**
+ * A panel drawn from the state backend (spend, budgets): null while the backend is down, then
+ * the chart is hidden and the panel's note says why; true when there is data to draw.
+ */
+function statePanel(id, data) {
+  const card = $(id).closest('.card');
+  const available = data !== null && data !== undefined;
+  card.querySelector('[data-state-note]').hidden = available;
+  card.querySelector('.chart').hidden = !available;
+  return available;
+}
+
 /** Last 24 hourly labels (UTC) of a GET /admin/spend answer, one dataset per `dim` value (stacked bars). */
 function spendChart(id, spend, dim) {
   const hours = [];
@@ -85,12 +97,13 @@ function render(d) {
   tile('total-tokens-in', t.tokensIn, int(t.tokensIn));
   tile('total-tokens-out', t.tokensOut, int(t.tokensOut));
   tile('total-requests', t.requests, int(t.requests));
+  tile('other-requests', t.otherRequests, t.otherRequests ? `+ ${int(t.otherRequests)} other` : '');
   const hitRate = t.cacheLookups === 0 ? 0 : t.cacheHits / t.cacheLookups;
   tile('cache-hit-rate', hitRate, t.cacheLookups === 0 ? '–' : `${(hitRate * 100).toFixed(1)} %`);
   tile('cache-saved', t.cacheSavedUsd, `${usd(t.cacheSavedUsd)} (${int(t.cacheSavedTokens)} tok)`);
 
-  spendChart('chart-spend-team', d.spendByTeam, 'team');
-  spendChart('chart-spend-provider', d.spendByProvider, 'provider');
+  if (statePanel('chart-spend-team', d.spendByTeam)) spendChart('chart-spend-team', d.spendByTeam, 'team');
+  if (statePanel('chart-spend-provider', d.spendByProvider)) spendChart('chart-spend-provider', d.spendByProvider, 'provider');
   draw('chart-tokens', {
     type: 'bar',
     data: {
@@ -119,7 +132,7 @@ function render(d) {
     data: { labels: p.map((r) => r.provider), datasets: [{ label: 'failed attempts (error, timeout, reset) %', backgroundColor: COLORS[2], data: p.map((r) => r.errorRate * 100) }] },
     options: { scales: { y: { beginAtZero: true, suggestedMax: 5 } } },
   });
-  draw('chart-budgets', {
+  if (statePanel('chart-budgets', d.budgets)) draw('chart-budgets', {
     type: 'bar',
     data: {
       labels: d.budgets.map((b) => `${b.team} (${b.period})`),
@@ -151,7 +164,7 @@ function render(d) {
     [l.tokens_in === undefined ? '' : `${l.tokens_in} / ${l.tokens_out}`], [l.cost_usd === undefined ? '' : usd(l.cost_usd)],
     [l.latency_ms === undefined ? '' : Math.round(l.latency_ms)], [l.cache], [l.attempts],
   ]);
-  $('status').textContent = `updated ${new Date(d.generatedAt).toLocaleTimeString()}`;
+  $('status').textContent = `updated ${new Date(d.generatedAt).toLocaleTimeString()}${d.stateUnavailable ? ' (state backend unavailable: spend and budgets not shown)' : ''}`;
   document.body.dataset.loaded = d.generatedAt;
 }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { OutageLog, type OutageLogger } from '../../../policy/outage-log.ts';
+import { throttledWarn } from '../../../observability/throttled-warn.ts';
 import { StateUnavailableError } from '../../../state/errors.ts';
 import type { BreakerTransition, TransitionListener } from '../breaker.ts';
 import { defaultHealthConfig, type HealthConfig } from '../breaker-schema.ts';
@@ -88,6 +89,8 @@ export class FleetHealth implements TargetHealth {
   private readonly idleDropMs: number;
   private readonly maxTargets: number;
   private readonly outage: OutageLog;
+  /** A command Redis refused (ReplyError), at most one warn a minute. */
+  private readonly refused: (fields: object) => void;
   /** This replica's name in probe claims and record ids: random, no host name (it is no one's business). */
   private readonly replica = randomBytes(6).toString('hex');
   private writeCounter = 0;
@@ -107,6 +110,7 @@ export class FleetHealth implements TargetHealth {
     this.idleDropMs = Math.max(options.idleDropMs ?? 3_600_000, this.config.breaker.errors.windowMs);
     this.maxTargets = Math.max(1, options.maxTargets ?? 256);
     this.outage = new OutageLog(options.log, undefined, this.now);
+    this.refused = options.log ? throttledWarn(options.log, 'fleet health: Redis refused a command; this sample or decision is not shared', 60_000, this.now) : () => {};
     this.redis = new FleetRedis(options.url, options.redis, (err) => this.fault(err));
     this.timer = setInterval(() => void this.sync(), this.intervalMs);
     this.timer.unref();
@@ -491,6 +495,11 @@ export class FleetHealth implements TargetHealth {
 
   private fault(err: unknown): void {
     if (this.closed) return;
+    // Redis answered, refusing the command: a bug of ours, not an outage (the fleet state is still readable).
+    if (err instanceof Error && err.name === 'ReplyError') {
+      this.refused({ component: 'fleet health', error: err.message.slice(0, 200) });
+      return;
+    }
     // The state layer's wording: no host or port (ioredis puts them into connection errors).
     const message = new StateUnavailableError('redis', 'fleet health sync', err).message;
     this.outage.fault({ component: 'fleet health', error: message }, 'fleet health: Redis not answering; routing uses this replica\'s own figures and breakers until it does');

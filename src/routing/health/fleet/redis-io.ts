@@ -101,7 +101,7 @@ export class FleetRedis {
     const argv: Array<string | number> = [readSubs.length];
     for (const w of writes) {
       keys.push(K.windowKey(key, windowMs, w.sub));
-      argv.push(w.ttlMs, w.fields.length / 2, ...w.fields);
+      argv.push(wholeMs(w.ttlMs), w.fields.length / 2, ...w.fields);
     }
     const reply = await this.client.llmxHealthSync(keys.length, ...keys, ...argv);
     const cooling = Number(reply[1] || 0);
@@ -116,19 +116,19 @@ export class FleetRedis {
   async publishBreaker(key: TargetKey, record: FleetBreakerRecord, ttlMs: number, releaseProbeOf: string | undefined): Promise<void> {
     const p = this.client.pipeline() as ChainableCommander & Scripts;
     p.hset(K.breakerKey(key), ...encodeBreaker(record));
-    p.pexpire(K.breakerKey(key), ttlMs);
+    p.pexpire(K.breakerKey(key), wholeMs(ttlMs));
     if (releaseProbeOf !== undefined) p.llmxHealthReleaseProbe(K.probeKey(key), releaseProbeOf);
     await exec(p);
   }
 
   /** Raises the fleet's cool-down of `key` to `untilMs` (epoch ms), expiring `ttlMs` from now. */
   async raiseCooldown(key: TargetKey, untilMs: number, ttlMs: number): Promise<void> {
-    await this.client.llmxHealthRaiseCooldown(K.cooldownKey(key), untilMs, ttlMs);
+    await this.client.llmxHealthRaiseCooldown(K.cooldownKey(key), Math.ceil(untilMs), wholeMs(ttlMs));
   }
 
   /** `SET hp:<target> <replica> NX PX ttlMs` (or renews this replica's own): true when this replica now holds the half-open probe. */
   async claimProbe(key: TargetKey, replica: string, ttlMs: number): Promise<boolean> {
-    return (await this.client.llmxHealthClaimProbe(K.probeKey(key), replica, ttlMs)) === 1;
+    return (await this.client.llmxHealthClaimProbe(K.probeKey(key), replica, wholeMs(ttlMs))) === 1;
   }
 
   async close(): Promise<void> {
@@ -138,6 +138,14 @@ export class FleetRedis {
       this.client.disconnect();
     }
   }
+}
+
+/**
+ * A TTL as Redis takes it (PX and PEXPIRE refuse a fraction: `ERR value is not an integer`), ms,
+ * rounded up and at least 1. Times here come from outcomes' `atMs`, which may carry fractions.
+ */
+function wholeMs(ms: number): number {
+  return Math.max(1, Math.ceil(ms));
 }
 
 /** HGETALL's flat reply inside a script (`[field, value, …]`) as an object. */

@@ -170,6 +170,18 @@ describe('FleetHealth: two replicas on one Redis', () => {
     assert.equal(b!.h.get(key, clock.now + 20_001).coolingUntilMs, undefined, 'over at its end');
   });
 
+  it('a cool-down ending at a fractional ms (an outcome timed with sub-ms precision) still reaches B', async () => {
+    // Redis refuses a fractional PX; a replica's fractional atMs once kept every 429 to itself.
+    const { replicas: [a, b], clock, key } = fleet(2);
+    await connected([a!, b!], key, clock);
+    a!.h.record(outcome(key, clock.now + 0.4, 'rate_limited', 50, { retryAfterMs: 6351.02 }));
+    await a!.h.syncNow();
+    await b!.h.syncNow();
+    const until = b!.h.get(key, clock.now + 1).coolingUntilMs;
+    assert.ok(until !== undefined && until >= clock.now + 6351.42 && until <= clock.now + 6352.42, `B cools until ${until}`);
+    assert.equal(a!.h.isShared(key), true, 'A still counts Redis as answering');
+  });
+
   it('the merged window holds both replicas\' samples: p95 and the decaying latency', async () => {
     const { replicas: [a, b], clock, key } = fleet(2);
     await connected([a!, b!], key, clock);
