@@ -8,28 +8,48 @@ const CONTENT_FIELDS = new Set(['prompt', 'completion']);
  * for the dashboard's *Recent requests*: in memory, per process, newest first; gone on restart.
  * The fleet's history is the spend history (GET /admin/spend) and the log shipper's store.
  * Prompts and completions are dropped as a line is kept.
+ *
+ * `add` runs once per request on the request path, so it only stores the fields object (the
+ * logger's own, never changed after logging) and the time; the copy the dashboard shows (an ISO
+ * `time`, no undefined fields) is made by `list`, at most a few times a minute.
  */
 export class RecentRequests {
   private readonly ring: Array<Readonly<Record<string, unknown>>> = [];
+  private readonly times: Float64Array;
   private next = 0;
 
-  constructor(readonly capacity = 200) {}
+  constructor(readonly capacity = 200) {
+    this.times = new Float64Array(capacity);
+  }
 
-  /** Keeps a copy of a request line's fields (without content), with `time` (ISO 8601 UTC) added. */
+  /** Keeps a request line's fields (without content) and when it was logged, epoch ms. */
   add(fields: Readonly<Record<string, unknown>>, atMs: number = Date.now()): void {
-    const kept: Record<string, unknown> = { time: new Date(atMs).toISOString() };
-    for (const [k, v] of Object.entries(fields)) if (v !== undefined && !CONTENT_FIELDS.has(k)) kept[k] = v;
+    const kept = fields['prompt'] === undefined && fields['completion'] === undefined ? fields : withoutContent(fields);
     if (this.ring.length < this.capacity) this.ring.push(kept);
     else this.ring[this.next] = kept;
+    this.times[this.next] = atMs;
     this.next = (this.next + 1) % this.capacity;
   }
 
-  /** Up to `limit` lines, newest first. */
+  /** Up to `limit` lines, newest first, each with `time` (ISO 8601 UTC) first and no undefined field. */
   list(limit = this.capacity): Array<Readonly<Record<string, unknown>>> {
     const out: Array<Readonly<Record<string, unknown>>> = [];
-    for (let i = 1; i <= Math.min(limit, this.ring.length); i++) out.push(this.ring[(this.next - i + this.ring.length) % this.ring.length]!);
+    const n = this.ring.length;
+    for (let i = 1; i <= Math.min(limit, n); i++) {
+      const at = (this.next - i + n) % n;
+      const line: Record<string, unknown> = { time: new Date(this.times[at]!).toISOString() };
+      for (const [k, v] of Object.entries(this.ring[at]!)) if (v !== undefined) line[k] = v;
+      out.push(line);
+    }
     return out;
   }
+}
+
+/** A copy of a line without its prompt and completion (a team that logs content). */
+function withoutContent(fields: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const kept: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) if (!CONTENT_FIELDS.has(k)) kept[k] = v;
+  return kept;
 }
 
 /**
