@@ -1,11 +1,11 @@
 import { Breaker, type TransitionListener } from './breaker.ts';
 import { defaultHealthConfig, type HealthConfig } from './breaker-schema.ts';
 import { Cooldown } from './cooldown.ts';
-import { countsAsAttempt, isTargetError, judgedLatencyMs, type AttemptOutcome } from './outcome.ts';
+import { judgedLatencyMs, type AttemptOutcome } from './outcome.ts';
 import { evictLeastRecent, finishSnapshot, windowFigures } from './snapshot.ts';
 import type { TargetHealth } from './target-health.ts';
 import { UNMEASURED, type TargetHealthSnapshot, type TargetKey } from './view.ts';
-import { HealthWindow, JSON_ANSWER, STREAM } from './window.ts';
+import { HealthWindow, sampleOf } from './window.ts';
 
 /**
  * Per-process target health (issue 9): the write side (`record` one attempt's outcome,
@@ -92,14 +92,9 @@ export class LocalHealth implements TargetHealth {
     if (!Number.isFinite(o.atMs)) throw new TypeError(`health: outcome for ${o.key} has no finite atMs (${o.atMs})`);
     const st = this.stateFor(o.key, o.atMs);
     const latencyMs = judgedLatencyMs(o);
-    const error = isTargetError(o.result);
-    const ok = o.result === 'ok';
-    const prompt = ok && o.promptTokens !== undefined && o.promptTokens > 0 ? o.promptTokens : 0;
-    const cached = prompt > 0 ? Math.min(prompt, Math.max(0, o.cachedTokens ?? 0)) : 0;
-    // Latency figures describe answers that came: a failure's time is its timeout or its crash.
-    st.window.add(o.atMs, countsAsAttempt(o.result), error, o.stream ? STREAM : JSON_ANSWER, ok ? latencyMs : undefined, prompt, cached);
+    st.window.add(o.atMs, sampleOf(o, latencyMs));
     if (o.result === 'rate_limited') st.cooldown.onRateLimited(o.atMs, o.retryAfterMs);
-    else if (ok) st.cooldown.onAnswer();
+    else if (o.result === 'ok') st.cooldown.onAnswer();
     if (o.atMs > st.lastSeenMs) st.lastSeenMs = o.atMs;
     st.version += 1;
     if (o.atMs - this.lastSweepMs >= SWEEP_EVERY_MS) this.sweep(o.atMs);

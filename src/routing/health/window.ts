@@ -1,4 +1,5 @@
 import { HISTOGRAM_BUCKETS, bucketOf, quantileMs } from './histogram.ts';
+import { countsAsAttempt, isTargetError, type AttemptOutcome } from './outcome.ts';
 
 /** Sub-windows per health window: 5 min → 30 × 10 s. */
 export const SUB_WINDOWS = 30;
@@ -7,6 +8,39 @@ export const SUB_WINDOWS = 30;
 export type LatencyKind = 0 | 1;
 export const STREAM: LatencyKind = 0;
 export const JSON_ANSWER: LatencyKind = 1;
+
+/**
+ * What one attempt adds to a health window: `attempt`/`error` for the error rate
+ * (outcome.ts), a latency sample of `kind` (ms) for an answer that came, and its prompt and
+ * cached tokens. Local windows (HealthWindow) and the fleet's pending deltas take the same one.
+ */
+export interface WindowSample {
+  attempt: boolean;
+  error: boolean;
+  kind: LatencyKind;
+  latencyMs: number | undefined;
+  promptTokens: number;
+  cachedTokens: number;
+}
+
+const scratch: WindowSample = { attempt: false, error: false, kind: JSON_ANSWER, latencyMs: undefined, promptTokens: 0, cachedTokens: 0 };
+
+/**
+ * `o`'s sample, with `latencyMs` its judged latency (outcome.ts judgedLatencyMs). One shared
+ * object, overwritten by the next call (record runs per attempt: no allocation): use it at once.
+ */
+export function sampleOf(o: AttemptOutcome, latencyMs: number | undefined): Readonly<WindowSample> {
+  const ok = o.result === 'ok';
+  const prompt = ok && o.promptTokens !== undefined && o.promptTokens > 0 ? o.promptTokens : 0;
+  scratch.attempt = countsAsAttempt(o.result);
+  scratch.error = isTargetError(o.result);
+  scratch.kind = o.stream ? STREAM : JSON_ANSWER;
+  // Latency figures describe answers that came: a failure's time is its timeout or its crash.
+  scratch.latencyMs = ok ? latencyMs : undefined;
+  scratch.promptTokens = prompt;
+  scratch.cachedTokens = prompt > 0 ? Math.min(prompt, Math.max(0, o.cachedTokens ?? 0)) : 0;
+  return scratch;
+}
 
 /**
  * One target's recent traffic over the health window of `windowMs`, cut into 30 epoch-aligned
@@ -79,11 +113,9 @@ export class HealthWindow {
     return true;
   }
 
-  /**
-   * Counts one attempt at `atMs`: `attempt`/`error` for the error rate, a latency sample of
-   * `kind` (ms) when `latencyMs` is given, and tokens. A sample older than the window is dropped.
-   */
-  add(atMs: number, attempt: boolean, error: boolean, kind: LatencyKind, latencyMs: number | undefined, promptTokens: number, cachedTokens: number): void {
+  /** Counts one attempt's sample (sampleOf) at `atMs`. A sample older than the window is dropped. */
+  add(atMs: number, sample: WindowSample): void {
+    const { attempt, error, kind, latencyMs, promptTokens, cachedTokens } = sample;
     const b = Math.floor(atMs / this.subWindowMs);
     if (b > this.current) this.advance(atMs);
     if (b <= this.current - SUB_WINDOWS) return;

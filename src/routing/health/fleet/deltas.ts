@@ -1,5 +1,5 @@
 import { HISTOGRAM_BUCKETS, bucketOf } from '../histogram.ts';
-import type { LatencyKind } from '../window.ts';
+import type { WindowSample } from '../window.ts';
 
 /** One sub-window's counts of this replica not yet written to Redis (see keys.ts for the fields). */
 export class SubWindowDelta {
@@ -47,7 +47,9 @@ export class PendingDeltas {
   attempts = 0;
   errors = 0;
 
-  add(sub: number, attempt: boolean, error: boolean, kind: LatencyKind, latencyMs: number | undefined, promptTokens: number, cachedTokens: number): void {
+  /** Adds one attempt's sample (window.ts sampleOf) to sub-window `sub`. */
+  add(sub: number, sample: WindowSample): void {
+    const { attempt, error, kind, latencyMs, promptTokens, cachedTokens } = sample;
     let d = this.subs.get(sub);
     if (d === undefined) {
       d = new SubWindowDelta();

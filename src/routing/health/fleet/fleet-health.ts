@@ -4,11 +4,11 @@ import { throttledWarn } from '../../../observability/throttled-warn.ts';
 import { StateUnavailableError } from '../../../state/errors.ts';
 import type { BreakerTransition, TransitionListener } from '../breaker.ts';
 import { defaultHealthConfig, type HealthConfig } from '../breaker-schema.ts';
-import { countsAsAttempt, isTargetError, judgedLatencyMs, type AttemptOutcome } from '../outcome.ts';
+import { judgedLatencyMs, type AttemptOutcome } from '../outcome.ts';
 import { evictLeastRecent, finishSnapshot, windowFigures, type SnapshotDraft } from '../snapshot.ts';
 import type { TargetHealth } from '../target-health.ts';
 import type { TargetHealthSnapshot, TargetKey } from '../view.ts';
-import { HealthWindow, JSON_ANSWER, STREAM, SUB_WINDOWS } from '../window.ts';
+import { HealthWindow, SUB_WINDOWS, sampleOf } from '../window.ts';
 import { decodeBreaker, type FleetBreakerRecord } from './breaker-record.ts';
 import { mergeWindow } from './merged.ts';
 import { FleetRedis, type SubWindowWrite } from './redis-io.ts';
@@ -142,15 +142,9 @@ export class FleetHealth implements TargetHealth {
     if (!Number.isFinite(o.atMs)) throw new TypeError(`health: outcome for ${o.key} has no finite atMs (${o.atMs})`);
     const st = this.stateFor(o.key, o.atMs);
     const latencyMs = judgedLatencyMs(o);
-    const error = isTargetError(o.result);
-    const ok = o.result === 'ok';
-    const attempt = countsAsAttempt(o.result);
-    const prompt = ok && o.promptTokens !== undefined && o.promptTokens > 0 ? o.promptTokens : 0;
-    const cached = prompt > 0 ? Math.min(prompt, Math.max(0, o.cachedTokens ?? 0)) : 0;
-    const kind = o.stream ? STREAM : JSON_ANSWER;
-    const sample = ok ? latencyMs : undefined;
-    st.window.add(o.atMs, attempt, error, kind, sample, prompt, cached);
-    st.pending.add(Math.floor(o.atMs / st.window.subWindowMs), attempt, error, kind, sample, prompt, cached);
+    const sample = sampleOf(o, latencyMs);
+    st.window.add(o.atMs, sample);
+    st.pending.add(Math.floor(o.atMs / st.window.subWindowMs), sample);
     if (o.result === 'rate_limited') {
       const before = st.cooldown.untilMs;
       st.cooldown.onRateLimited(o.atMs, o.retryAfterMs);
@@ -158,7 +152,7 @@ export class FleetHealth implements TargetHealth {
         st.cooldownDirty = true;
         this.publishCooldown(o.key, st);
       }
-    } else if (ok) st.cooldown.onAnswer();
+    } else if (o.result === 'ok') st.cooldown.onAnswer();
     if (o.atMs > st.lastSeenMs) st.lastSeenMs = o.atMs;
     if (st.lastRecordedMs === undefined || o.atMs > st.lastRecordedMs) st.lastRecordedMs = o.atMs;
     st.version += 1;
