@@ -165,11 +165,17 @@ export interface RateRun extends Counts {
   /** How late the generator itself sent each request (its own health). */
   lag: number[];
   overhead: number[];
+  /** 2xx responses whose body failed `check` (counted here, not in `ok`). */
+  invalid: number;
 }
 
-/** Open loop at `rate` req/s for `durationS`; waits (up to drainMs) for the stragglers. */
-export async function openLoop(pool: Pool, spec: RequestSpec, rate: number, durationS: number, drainMs = 30_000): Promise<RateRun> {
+/**
+ * Open loop at `rate` req/s for `durationS`; waits (up to drainMs) for the stragglers. With
+ * `check`, every 2xx body is kept (UTF-8) and must pass it, or it counts as `invalid`, not ok.
+ */
+export async function openLoop(pool: Pool, spec: RequestSpec, rate: number, durationS: number, drainMs = 30_000, check?: (body: string) => boolean): Promise<RateRun> {
   const c = newCounts();
+  let invalid = 0;
   const latencies: number[] = [];
   const ttfb: number[] = [];
   const lag: number[] = [];
@@ -185,14 +191,18 @@ export async function openLoop(pool: Pool, spec: RequestSpec, rate: number, dura
     try {
       const res = await pool.request({ path: spec.path, method: spec.method, headers: spec.headers, body: spec.body, signal: abort.signal });
       let first = true;
-      for await (const _ of res.body) {
+      const parts: Buffer[] | undefined = check ? [] : undefined;
+      for await (const chunk of res.body) {
         if (first) {
           ttfb.push(performance.now() - due);
           first = false;
         }
+        parts?.push(chunk as Buffer);
       }
       const done = performance.now();
-      if (countStatus(c, res.statusCode)) {
+      const is2xx = res.statusCode >= 200 && res.statusCode < 300;
+      if (parts && is2xx && !check!(Buffer.concat(parts).toString('utf8'))) invalid++;
+      else if (countStatus(c, res.statusCode)) {
         latencies.push(done - due);
         const oh = headerOf(res.headers, OVERHEAD_HEADER);
         if (oh !== undefined) overhead.push(Number(oh));
@@ -221,5 +231,5 @@ export async function openLoop(pool: Pool, spec: RequestSpec, rate: number, dura
   const timer = setTimeout(() => abort.abort(), drainMs);
   await Promise.all(inflight);
   clearTimeout(timer);
-  return { ...c, rate, sent: n, durationS: (performance.now() - t0) / 1000, latencies, ttfb, lag, overhead };
+  return { ...c, rate, sent: n, durationS: (performance.now() - t0) / 1000, latencies, ttfb, lag, overhead, invalid };
 }

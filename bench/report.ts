@@ -63,7 +63,7 @@ export function renderMarkdown(r: BenchResult): string {
   out.push('');
   out.push(
     `Machine: ${e.cpuModel}, ${e.cores} cores, ${e.memGB} GB, ${e.kernel}. Node ${e.node}, Envoy ${e.envoy} (--concurrency ${s.envoyConcurrency}), ` +
-      `autocannon ${e.autocannon}, undici ${e.undici}. ext_proc service compiled (dist/), node flags \`${(s.extprocFlags ?? []).join(' ') || 'none'}\`. Commit ${e.commit.slice(0, 12)}${e.dirty ? ' (with uncommitted changes)' : ''}. Load average at start ${e.loadavg.join(' ')}.`,
+      `autocannon ${e.autocannon}, undici ${e.undici}. ext_proc service compiled (dist/), node flags \`${(s.extprocFlags ?? []).join(' ') || 'none'}\`, Envoy → ext_proc over ${s.extprocUds ? 'a Unix domain socket' : 'loopback TCP'}. Commit ${e.commit.slice(0, 12)}${e.dirty ? ' (with uncommitted changes)' : ''}. Load average at start ${e.loadavg.join(' ')}.`,
   );
   out.push('');
   out.push(

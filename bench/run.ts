@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runAnchors } from './anchors/run.ts';
 import { compareFiles } from './compare.ts';
 import { envInfo } from './env-info.ts';
 import { runHeadOfLine } from './head-of-line.ts';
@@ -22,13 +23,17 @@ import { ROOT, startTopology } from './topology.ts';
 const USAGE = `npm run bench -- [options]
   (no option)          full benchmark (~15 min): writes bench/results/<time>.{json,md} and latest.{json,md}
   --quick              smoke run (~30 s) for CI: same tables, numbers not meaningful; writes latest-quick.*
-  --soak               ~10 min of mixed open-loop load through the gateway, sampling ext_proc RSS
+  --soak               10 min at a steady 1,000 req/s (JSON, translated JSON, streams) through the gateway with policies on (embedded state): 0 failures, RSS flat, p99 stable; writes soak-<time>.{json,md}, latest-soak.*; exit 1 if a rule fails
   --soak-minutes N     soak length (default 10)
+  --soak-redis         the soak on the gateway with its policy state in Redis (needs redis-server); writes soak-redis-<time>.*, latest-soak-redis.*
   --profile            CPU profile of the ext_proc under load (node --cpu-prof), top self-time functions
   --profile-seconds N  load time per scenario in --profile (default 15)
   --head-of-line       small requests at 50/s while 16 large ones are in flight (the case's shape, refused; the largest bodies the limits accept); small p50/p99, failures, ext_proc loop delay
   --head-of-line-seconds N  seconds per phase (default 15)
   --limits-off         with --head-of-line: server.limits raised out of the way (the gateway before the limits)
+  --anchors            side by side with Envoy AI Gateway's ext_proc (~9 min; with --quick ~1 min): bare Envoy, the gateway, with policies (embedded, Redis), AIGW; writes anchors-<time>.{json,md} and anchors-latest.*
+  --anchors-seconds N  seconds per slice in --anchors (default 5; quick 1)
+  --anchors-rounds N   interleaved rounds in --anchors (default 4; quick 2)
   --compare A.json [B.json]  B (default: results/latest.json) against baseline A; exit 1 on a regression beyond noise
   --out-dir DIR        where results go (default bench/results)
   --paths a,b          only these paths (${ALL_PATHS.map((p) => p.id).join(', ')}; default: all but the policy paths)
@@ -37,6 +42,7 @@ const USAGE = `npm run bench -- [options]
   --envoy-concurrency N  Envoy worker threads (default: CPU count)
   --gateway-envoy-config FILE  measure the gateway with this Envoy template instead of envoy/envoy.yaml
   --extproc-flags "F"  V8 flags for the ext_proc service instead of the production ones (to measure a change)
+  --extproc-uds        Envoy calls the ext_proc on a Unix domain socket instead of loopback TCP
   --keep-logs          keep the process logs (.run/bench/<time>/) after a successful run`;
 
 const { values, positionals } = parseArgs({
@@ -45,6 +51,7 @@ const { values, positionals } = parseArgs({
     quick: { type: 'boolean', default: false },
     soak: { type: 'boolean', default: false },
     'soak-minutes': { type: 'string' },
+    'soak-redis': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'profile-seconds': { type: 'string' },
     'head-of-line': { type: 'boolean', default: false },
@@ -57,7 +64,11 @@ const { values, positionals } = parseArgs({
     'envoy-concurrency': { type: 'string' },
     'gateway-envoy-config': { type: 'string' },
     'keep-logs': { type: 'boolean', default: false },
+    anchors: { type: 'boolean', default: false },
+    'anchors-seconds': { type: 'string' },
+    'anchors-rounds': { type: 'string' },
     'extproc-flags': { type: 'string' },
+    'extproc-uds': { type: 'boolean', default: false },
     policies: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -91,15 +102,22 @@ async function main(): Promise<number> {
   const envoyConcurrency = values['envoy-concurrency'] ? Number(values['envoy-concurrency']) : cores;
   mkdirSync(outDir, { recursive: true });
 
-  if (values.soak) {
+  if (values.soak || values['soak-redis']) {
     const minutes = values['soak-minutes'] ? Number(values['soak-minutes']) : 10;
-    return runSoak({ runDir, outDir, minutes, envoyConcurrency, stamp: stamp(startedAt), log });
+    if (!(minutes > 0)) throw new Error('--soak-minutes takes a number > 0');
+    return runSoak({ runDir, outDir, minutes, envoyConcurrency, stamp: stamp(startedAt), store: values['soak-redis'] ? 'redis' : 'embedded', extprocUds: values['extproc-uds'], log });
   }
   if (values.profile) {
     const seconds = values['profile-seconds'] ? Number(values['profile-seconds']) : 15;
     return runProfile({ runDir, outDir, seconds, envoyConcurrency, stamp: stamp(startedAt), log });
   }
 
+  if (values.anchors) {
+    const rounds = values['anchors-rounds'] ? Number(values['anchors-rounds']) : undefined;
+    const sliceS = values['anchors-seconds'] ? Number(values['anchors-seconds']) : undefined;
+    if ((rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) || (sliceS !== undefined && !(sliceS > 0))) throw new Error('--anchors-rounds takes a whole number > 0, --anchors-seconds a number > 0');
+    return runAnchors({ runDir, outDir, quick: values.quick, rounds, sliceS, envoyConcurrency, extprocUds: values['extproc-uds'], startedAt, stamp: stamp(startedAt), keepLogs: values['keep-logs'], log });
+  }
   if (values['head-of-line']) {
     const seconds = values['head-of-line-seconds'] ? Number(values['head-of-line-seconds']) : 15;
     return runHeadOfLine({ runDir, outDir, seconds, limitsOff: values['limits-off'], envoyConcurrency, stamp: stamp(startedAt), log });
@@ -112,6 +130,7 @@ async function main(): Promise<number> {
   if (values.policies) for (const p of [POLICIES_OFF_PATH, ...POLICY_PATHS]) if (!settings.paths.includes(p)) settings.paths.push(p);
   if (values.profiles) settings.profiles = values.profiles.split(',').map((s) => s.trim()) as Array<Profile['id']>;
   if (values['extproc-flags'] !== undefined) settings.extprocFlags = values['extproc-flags'].split(/\s+/).filter(Boolean);
+  if (values['extproc-uds']) settings.extprocUds = true;
   for (const p of settings.paths) if (!ALL_PATHS.some((x) => x.id === p)) throw new Error(`unknown path ${p}`);
 
   // In-process and first, while nothing else of the bench runs: seconds (quick: well under one).
@@ -121,7 +140,7 @@ async function main(): Promise<number> {
   log(`bench: ${mode} run; starting simulated providers, bare Envoy and the gateway (logs in ${runDir})`);
   const gatewayEnvoyTemplate = values['gateway-envoy-config'] ? path.resolve(values['gateway-envoy-config']) : undefined;
   const policyGateways = ALL_PATHS.filter((p) => p.policies && settings.paths.includes(p.id)).map((p) => p.policies!);
-  const topo = await startTopology({ runDir, envoyConcurrency, log, extprocFlags: settings.extprocFlags, policyGateways, ...(gatewayEnvoyTemplate ? { gatewayEnvoyTemplate } : {}) });
+  const topo = await startTopology({ runDir, envoyConcurrency, log, extprocFlags: settings.extprocFlags, extprocUds: settings.extprocUds === true, policyGateways, ...(gatewayEnvoyTemplate ? { gatewayEnvoyTemplate } : {}) });
   const clients = new Clients();
   let result: BenchResult;
   let sampler: ProcessSampler | undefined;

@@ -24,6 +24,8 @@ export interface Settings {
   profiles: Array<Profile['id']>;
   /** V8 flags of the compiled ext_proc service (EXTPROC_NODE_FLAGS unless --extproc-flags). */
   extprocFlags: string[];
+  /** Envoy → ext_proc over a Unix domain socket (--extproc-uds); loopback TCP when absent. */
+  extprocUds?: boolean;
 }
 
 export function settingsFor(mode: Mode, cores: number): Settings {

@@ -1,12 +1,17 @@
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Pool } from 'undici';
 import { envInfo } from './env-info.ts';
-import { Clients, openLoop } from './load.ts';
-import { ALL_PATHS, requestFor, type PathId } from './paths.ts';
+import { Clients, openLoop, type RateRun } from './load.ts';
+import { requestFor, type PathDef, type PolicyStore, type RequestSpec } from './paths.ts';
+import { BENCH_POLICIES } from './policy-config.ts';
 import { profilesFor, type Profile } from './profiles.ts';
-import { ProcessSampler } from './sampler.ts';
-import { dist, median } from './stats.ts';
-import { startTopology } from './topology.ts';
+import { ProcessSampler, type CpuSnapshot } from './sampler.ts';
+import { renderSoak } from './soak-report.ts';
+import { percentileOfSent, soakVerdicts, type P99Series, type SoakVerdicts } from './soak-verdict.ts';
+import { pct, sorted } from './stats.ts';
+import { startTopology, type Topology } from './topology.ts';
 
 export interface SoakOptions {
   runDir: string;
@@ -14,112 +19,295 @@ export interface SoakOptions {
   minutes: number;
   envoyConcurrency: number;
   stamp: string;
+  /** Where the policy gateway keeps its state: embedded (SQLite) or Redis (`--soak-redis`). */
+  store: PolicyStore;
+  /** Envoy calls the ext_proc on a Unix domain socket (`--extproc-uds`). */
+  extprocUds?: boolean;
   log: (m: string) => void;
 }
 
-/** Mixed open-loop load through the gateway, 10 s per scenario, cycled. */
-const SCENARIOS: Array<{ path: PathId; profile: Profile['id']; rate: number }> = [
-  { path: 'gateway-openai', profile: 'instant', rate: 500 },
-  { path: 'gateway-anthropic', profile: 'instant', rate: 500 },
-  { path: 'gateway-openai', profile: 'latency60', rate: 300 },
-  { path: 'gateway-anthropic', profile: 'stream64', rate: 30 },
-  { path: 'gateway-openai', profile: 'stream64', rate: 30 },
-];
-const WINDOW_S = 10;
+export type SoakClassId = 'json' | 'translated' | 'stream';
 
-function slopePerMin(points: Array<{ t: number; v: number }>): number {
-  if (points.length < 3) return Number.NaN;
-  const n = points.length;
-  const mt = points.reduce((s, p) => s + p.t, 0) / n;
-  const mv = points.reduce((s, p) => s + p.v, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const p of points) {
-    num += (p.t - mt) * (p.v - mv);
-    den += (p.t - mt) ** 2;
-  }
-  return den > 0 ? (num / den) * 60 : Number.NaN;
+/** One kind of request in the mix, sent open loop at `rate` req/s through the policy gateway. */
+export interface SoakClass {
+  readonly id: SoakClassId;
+  readonly label: string;
+  readonly provider: 'openai' | 'anthropic';
+  readonly rate: number;
+  readonly stream: boolean;
+  /** The simulator's behaviour (`x-sim-fault`). */
+  readonly fault: Profile['fault'];
 }
 
+const STREAM_CHUNKS = 16;
+
 /**
- * `--soak`: ext_proc RSS under ~10 minutes of mixed load (not for CI). RSS is sampled every
- * 5 s; "flat" means the last minute's median is within 10 MB of the first settled minute's
- * and the fitted slope after the first minute extrapolates to under 10 MB over the run.
+ * 1,000 req/s in all. The stream is shorter than the benchmark's 64 × 20 ms so that the box
+ * does more than hold streams open: 100/s of 16 × 10 ms keep ~20 streams in flight.
+ */
+export const SOAK_CLASSES: readonly SoakClass[] = [
+  { id: 'json', label: 'JSON, gpt-4o-mini → OpenAI sim (instant)', provider: 'openai', rate: 600, stream: false, fault: { latencyMs: 0 } },
+  { id: 'translated', label: 'JSON translated, claude-sonnet-4-5 → Anthropic sim (instant)', provider: 'anthropic', rate: 300, stream: false, fault: { latencyMs: 0 } },
+  { id: 'stream', label: `stream, gpt-4o-mini → OpenAI sim (${STREAM_CHUNKS} chunks × 10 ms)`, provider: 'openai', rate: 100, stream: true, fault: { chunks: STREAM_CHUNKS, chunkDelayMs: 10 } },
+];
+export const WINDOW_S = 10;
+
+/** One class in one window: counts, and ms from each request's due time (open loop). */
+export interface SoakClassWindow {
+  sent: number;
+  ok: number;
+  /** sent − ok: non-2xx, a 2xx with a bad body, a connection error or a timeout. */
+  failed: number;
+  statuses: Record<string, number>;
+  invalid: number;
+  errors: number;
+  timeouts: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Streams only: to the first body byte. */
+  ttfbP50Ms?: number;
+  ttfbP99Ms?: number;
+}
+
+export interface SoakWindow {
+  /** Start, s since the load started. */
+  tS: number;
+  sent: number;
+  ok: number;
+  failed: number;
+  classes: Record<SoakClassId, SoakClassWindow>;
+  /** At the window's end, MB. */
+  extprocRssMB: number;
+  envoyRssMB: number;
+  /** CPU used during the window, % of one core. */
+  extprocCpuPct: number;
+  envoyCpuPct: number;
+  /** The load generator (this process) and the two simulators together, % of one core: the rest of the box's work. */
+  loadgenCpuPct: number;
+  simsCpuPct: number;
+  /** How late the load generator sent its requests (its own health), p99 ms over all classes. */
+  lagP99Ms: number;
+}
+
+export interface SoakResult {
+  schema: 2;
+  mode: 'soak';
+  startedAt: string;
+  minutes: number;
+  windowS: number;
+  store: PolicyStore;
+  transport: 'tcp' | 'uds';
+  env: ReturnType<typeof envInfo>;
+  classes: readonly SoakClass[];
+  /** USD per request of each class, as the gateway charged the preflight's (`x-gateway-cost-usd`). */
+  costUsd: Record<SoakClassId, number>;
+  verdicts: SoakVerdicts;
+  windows: SoakWindow[];
+  rssTimeline: Array<{ t: number; rssMB: Record<string, number> }>;
+}
+
+/** The policy gateway's path for a provider (bench/paths.ts has it only for OpenAI). */
+function policyPath(store: PolicyStore, provider: 'openai' | 'anthropic'): PathDef {
+  return { id: `gateway-policies-${store}`, kind: 'gateway', provider, baseline: undefined, label: `gateway, policies on (${store}) → ${provider} sim`, policies: store };
+}
+
+function specFor(c: SoakClass, store: PolicyStore, topo: Topology): RequestSpec {
+  const base = profilesFor(false).find((p) => p.stream === c.stream)!;
+  return requestFor(policyPath(store, c.provider), { ...base, fault: c.fault, chunks: c.stream ? STREAM_CHUNKS : 0 }, topo);
+}
+
+/** Content chunks in an OpenAI-format SSE body, or -1 when it is not a complete, error-free stream. */
+export function streamChunks(body: string): number {
+  if (!body.trimEnd().endsWith('data: [DONE]') || body.includes('data: {"error"')) return -1;
+  let n = 0;
+  for (const line of body.split('\n')) {
+    if (!line.startsWith('data: {')) continue;
+    try {
+      const content = (JSON.parse(line.slice(6)) as { choices?: Array<{ delta?: { content?: string } }> }).choices?.[0]?.delta?.content;
+      if (typeof content === 'string' && content.length > 0) n++;
+    } catch {
+      return -1;
+    }
+  }
+  return n;
+}
+
+/** A whole OpenAI chat completion with an answer. */
+export function isCompletion(body: string): boolean {
+  try {
+    const j = JSON.parse(body) as { object?: string; choices?: Array<{ message?: { content?: unknown } }> };
+    return j.object === 'chat.completion' && typeof j.choices?.[0]?.message?.content === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** What every response of the class must be; a stream must also end in [DONE] without an error event. */
+const checkFor = (c: SoakClass): ((body: string) => boolean) => (c.stream ? (b) => b.trimEnd().endsWith('data: [DONE]') && !b.includes('data: {"error"') : isCompletion);
+
+/**
+ * One request of each class before the load, checked in full: a completion for JSON (translated
+ * from Anthropic's format for Claude), exactly STREAM_CHUNKS content chunks for the stream (the
+ * simulator got `x-sim-fault` through the gateway), and the demo key's rate-limit headers (the
+ * policies are on). Throws what is wrong. Returns each class's `x-gateway-cost-usd` (what the budget is charged per request).
+ */
+async function preflight(pool: Pool, specs: Record<SoakClassId, RequestSpec>, expectedRpm: number): Promise<Record<SoakClassId, number>> {
+  const cost = {} as Record<SoakClassId, number>;
+  for (const c of SOAK_CLASSES) {
+    const s = specs[c.id];
+    const res = await pool.request({ path: s.path, method: s.method, headers: s.headers, body: s.body });
+    const body = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`soak preflight (${c.id}): HTTP ${res.statusCode}: ${body.slice(0, 300)}`);
+    if (c.stream) {
+      const n = streamChunks(body);
+      if (n !== STREAM_CHUNKS) throw new Error(`soak preflight (${c.id}): ${n < 0 ? 'an incomplete or failed stream' : `${n} content chunks`}, expected ${STREAM_CHUNKS} (x-sim-fault not applied?)`);
+    } else if (!isCompletion(body)) throw new Error(`soak preflight (${c.id}): not a chat.completion: ${body.slice(0, 300)}`);
+    const limit = res.headers['x-ratelimit-limit-requests'];
+    if (String(limit) !== String(expectedRpm)) throw new Error(`soak preflight (${c.id}): x-ratelimit-limit-requests is ${String(limit)}, expected ${expectedRpm}: are the policies on?`);
+    const usd = res.headers['x-gateway-cost-usd'];
+    cost[c.id] = usd === undefined ? Number.NaN : Number(usd);
+  }
+  return cost;
+}
+
+const r3 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : x);
+const r1 = (x: number): number => (Number.isFinite(x) ? Math.round(x * 10) / 10 : Number.NaN);
+
+/** Percentiles over every request sent: a failed one counts as slower than any answer (`percentileOfSent`). */
+function classWindow(run: RateRun, stream: boolean): SoakClassWindow {
+  const failed = run.sent - run.ok;
+  const at = (xs: number[], missing: number, p: number): number => r3(percentileOfSent(xs, missing, p));
+  // A stream's first byte: every request that never got one counts as slower.
+  const noFirstByte = Math.max(0, run.sent - run.ttfb.length);
+  return {
+    sent: run.sent,
+    ok: run.ok,
+    failed,
+    statuses: run.statuses,
+    invalid: run.invalid,
+    errors: run.errors,
+    timeouts: run.timeouts,
+    p50Ms: at(run.latencies, failed, 50),
+    p99Ms: at(run.latencies, failed, 99),
+    ...(stream ? { ttfbP50Ms: at(run.ttfb, noFirstByte, 50), ttfbP99Ms: at(run.ttfb, noFirstByte, 99) } : {}),
+  };
+}
+
+const sleepUntil = (at: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, at - performance.now())));
+
+/**
+ * `--soak` (`--soak-redis`): `minutes` of steady open-loop load at 1,000 req/s (SOAK_CLASSES, all
+ * at once) through the gateway with the benchmark's policies on (bench/policy-config.ts), in
+ * back-to-back 10-s windows: a window's requests are due from its start, the next window starts
+ * on time while the last one's stragglers finish. Per window: counts, p50/p99 per class, ext_proc
+ * and Envoy RSS and CPU. Writes soak[-redis]-<stamp>.{json,md} and latest-soak[-redis].*;
+ * returns 1 when a rule of the run fails (bench/soak-verdict.ts).
  */
 export async function runSoak(o: SoakOptions): Promise<number> {
   const startedAt = new Date();
-  o.log(`bench: soak for ${o.minutes} min (logs in ${o.runDir})`);
-  const topo = await startTopology({ runDir: o.runDir, envoyConcurrency: o.envoyConcurrency, log: o.log });
+  o.log(`bench: soak for ${o.minutes} min at ${SOAK_CLASSES.reduce((s, c) => s + c.rate, 0)} req/s through the gateway with policies on (${o.store} state; logs in ${o.runDir})`);
+  const topo = await startTopology({ runDir: o.runDir, envoyConcurrency: o.envoyConcurrency, log: o.log, policyGateways: [o.store], extprocUds: o.extprocUds === true });
+  const gw = topo.policies[o.store]!;
   const clients = new Clients();
-  const sampler = new ProcessSampler({ extproc: topo.gateway.extproc.pid, 'envoy-gateway': topo.gateway.envoy.pid });
-  const profiles = profilesFor(false);
-  const windows: Array<{ t: number; path: PathId; profile: string; rate: number; sent: number; ok: number; failed: number; p99: number }> = [];
+  const windows: SoakWindow[] = [];
+  let sampler: ProcessSampler | undefined;
+  let costUsd = {} as Record<SoakClassId, number>;
   try {
-    sampler.start(5000, true);
-    const end = Date.now() + o.minutes * 60_000;
-    let i = 0;
-    while (Date.now() < end) {
-      const sc = SCENARIOS[i % SCENARIOS.length]!;
-      i++;
-      const spec = requestFor(ALL_PATHS.find((p) => p.id === sc.path)!, profiles.find((p) => p.id === sc.profile)!, topo);
-      const run = await openLoop(clients.pool(spec.origin), spec, sc.rate, WINDOW_S);
-      const d = dist(run.latencies);
-      const w = { t: Math.round((Date.now() - startedAt.getTime()) / 1000), path: sc.path, profile: sc.profile, rate: sc.rate, sent: run.sent, ok: run.ok, failed: run.sent - run.ok, p99: d?.p99 ?? Number.NaN };
-      windows.push(w);
-      const rss = sampler.sampleRss()['extproc'];
-      o.log(`  t=${String(w.t).padStart(4)}s ${sc.path}/${sc.profile} @${sc.rate}/s: ok ${w.ok}/${w.sent}, p99 ${w.p99.toFixed(2)} ms, ext_proc RSS ${rss?.toFixed(1)} MB`);
+    const pool = clients.pool(gw.url);
+    const specs = Object.fromEntries(SOAK_CLASSES.map((c) => [c.id, specFor(c, o.store, topo)])) as Record<SoakClassId, RequestSpec>;
+    costUsd = await preflight(pool, specs, BENCH_POLICIES.rateLimits.keys.demo.requestsPerMinute);
+    o.log(`bench: preflight ok (completions, ${STREAM_CHUNKS}-chunk stream, rate-limit headers; USD per request ${JSON.stringify(costUsd)}); load starts`);
+
+    const nWindows = Math.max(1, Math.round((o.minutes * 60) / WINDOW_S));
+    const s = new ProcessSampler({ extproc: gw.extproc.pid, envoy: gw.envoy.pid, loadgen: process.pid, 'sim-openai': topo.sims.openai.child.pid, 'sim-anthropic': topo.sims.anthropic.child.pid });
+    sampler = s;
+    s.start(5000, true);
+    const t0 = performance.now();
+    // CPU and RSS at each window boundary; a window's end is sampled on time, before its stragglers finish.
+    type Boundary = { cpu: CpuSnapshot; rss: Record<string, number> };
+    const reached: Array<(b: Boundary) => void> = [];
+    const boundary = Array.from({ length: nWindows + 1 }, (_, k) => new Promise<Boundary>((r) => (reached[k] = r)));
+    const pending: Array<Promise<void>> = [];
+    for (let k = 0; k <= nWindows; k++) {
+      await sleepUntil(t0 + k * WINDOW_S * 1000);
+      reached[k]!({ cpu: s.cpu(), rss: s.sampleRss() });
+      if (k === nWindows) break;
+      const tS = k * WINDOW_S;
+      const runs = Promise.all(SOAK_CLASSES.map((c) => openLoop(pool, specs[c.id], c.rate, WINDOW_S, 30_000, checkFor(c))));
+      pending.push(
+        Promise.all([runs, boundary[k]!, boundary[k + 1]!]).then(([rs, start, end]) => {
+          const cpu = ProcessSampler.delta(start.cpu, end.cpu);
+          const classes = Object.fromEntries(SOAK_CLASSES.map((c, i) => [c.id, classWindow(rs[i]!, c.stream)])) as Record<SoakClassId, SoakClassWindow>;
+          const sent = rs.reduce((a, r) => a + r.sent, 0);
+          const ok = rs.reduce((a, r) => a + r.ok, 0);
+          const w: SoakWindow = {
+            tS,
+            sent,
+            ok,
+            failed: sent - ok,
+            classes,
+            extprocRssMB: end.rss['extproc'] ?? Number.NaN,
+            envoyRssMB: end.rss['envoy'] ?? Number.NaN,
+            extprocCpuPct: r1(((cpu['extproc'] ?? Number.NaN) / WINDOW_S) * 100),
+            envoyCpuPct: r1(((cpu['envoy'] ?? Number.NaN) / WINDOW_S) * 100),
+            loadgenCpuPct: r1(((cpu['loadgen'] ?? Number.NaN) / WINDOW_S) * 100),
+            simsCpuPct: r1((((cpu['sim-openai'] ?? Number.NaN) + (cpu['sim-anthropic'] ?? Number.NaN)) / WINDOW_S) * 100),
+            lagP99Ms: r3(pct(sorted(rs.flatMap((r) => r.lag)), 99)),
+          };
+          windows[k] = w;
+          const c = w.classes;
+          o.log(
+            `  t=${String(tS).padStart(4)}s ok ${ok}/${sent}` +
+              `  p99 json ${c.json.p99Ms.toFixed(2)} translated ${c.translated.p99Ms.toFixed(2)} stream ttfb ${c.stream.ttfbP99Ms!.toFixed(2)} total ${c.stream.p99Ms.toFixed(1)} ms` +
+              `  RSS ext_proc ${w.extprocRssMB.toFixed(1)} envoy ${w.envoyRssMB.toFixed(1)} MB  CPU ext_proc ${w.extprocCpuPct.toFixed(0)} envoy ${w.envoyCpuPct.toFixed(0)} loadgen ${w.loadgenCpuPct.toFixed(0)} sims ${w.simsCpuPct.toFixed(0)} %  lag p99 ${w.lagP99Ms.toFixed(1)} ms`,
+          );
+        }),
+      );
     }
+    await Promise.all(pending);
   } finally {
-    sampler.stop();
+    sampler?.stop();
     await clients.close();
     await topo.stop();
   }
-  const series = sampler.timeline.filter((s) => s.rssMB['extproc'] !== undefined).map((s) => ({ t: s.t, v: s.rssMB['extproc']! }));
-  const settledFrom = Math.min(60, (o.minutes * 60) / 5);
-  const first = series.filter((p) => p.t >= settledFrom && p.t < settledFrom + 60).map((p) => p.v);
-  const lastT = series.at(-1)?.t ?? 0;
-  const last = series.filter((p) => p.t > lastT - 60).map((p) => p.v);
-  const slope = slopePerMin(series.filter((p) => p.t >= settledFrom));
-  const settled = median(first);
-  const final = median(last);
-  const peak = Math.max(...series.map((p) => p.v), sampler.peakRssMB['extproc'] ?? 0);
-  const growth = final - settled;
-  const flat = Number.isFinite(growth) && growth <= 10 && (!Number.isFinite(slope) || slope * o.minutes <= 10);
-  const sent = windows.reduce((s, w) => s + w.sent, 0);
-  const failed = windows.reduce((s, w) => s + w.failed, 0);
-  const result = {
-    schema: 1,
+
+  const s = sampler!;
+  const seriesOf = (name: string) => s.timeline.filter((p) => p.rssMB[name] !== undefined).map((p) => ({ t: p.t, v: p.rssMB[name]! }));
+  const p99Of = (w: SoakWindow): Record<P99Series, number> => ({
+    json: w.classes.json.p99Ms,
+    translated: w.classes.translated.p99Ms,
+    streamTtfb: w.classes.stream.ttfbP99Ms ?? Number.NaN,
+    streamTotal: w.classes.stream.p99Ms,
+  });
+  const verdicts = soakVerdicts({
+    minutes: o.minutes,
+    windows: windows.map((w) => ({ tS: w.tS, sent: w.sent, failed: w.failed, p99: p99Of(w) })),
+    rss: { extproc: seriesOf('extproc'), envoy: seriesOf('envoy') },
+    peakExtprocRssMB: s.peakRssMB['extproc'] ?? Number.NaN,
+  });
+  const result: SoakResult = {
+    schema: 2,
     mode: 'soak',
     startedAt: startedAt.toISOString(),
     minutes: o.minutes,
+    windowS: WINDOW_S,
+    store: o.store,
+    transport: o.extprocUds ? 'uds' : 'tcp',
     env: envInfo(topo.envoyBin),
-    scenarios: SCENARIOS,
-    extproc: { settledRssMB: settled, finalRssMB: final, peakRssMB: Math.round(peak * 10) / 10, growthMB: Math.round(growth * 10) / 10, slopeMBPerMin: Math.round(slope * 100) / 100, flat, withinTarget: peak <= 120 },
-    requests: { sent, failed },
+    classes: SOAK_CLASSES,
+    costUsd,
+    verdicts,
     windows,
-    rssTimeline: sampler.timeline,
+    rssTimeline: s.timeline,
   };
-  const md = [
-    `# llm-extproc soak: ${o.minutes} min, ${result.startedAt}`,
-    '',
-    `Commit ${result.env.commit.slice(0, 12)}, ${result.env.cpuModel} × ${result.env.cores}, Node ${result.env.node}, Envoy ${result.env.envoy}.`,
-    `Load: ${SCENARIOS.map((s) => `${s.path}/${s.profile} @${s.rate}/s`).join(', ')}, ${WINDOW_S} s each, cycled. ${sent} requests, ${failed} failed.`,
-    '',
-    '| ext_proc RSS | MB |',
-    '| --- | ---: |',
-    `| settled (median of minute 2) | ${settled.toFixed(1)} |`,
-    `| final (median of last minute) | ${final.toFixed(1)} |`,
-    `| peak (sampled RSS, VmHWM) | ${peak.toFixed(1)} |`,
-    `| growth settled → final | ${growth.toFixed(1)} |`,
-    `| fitted slope after minute 1 | ${Number.isFinite(slope) ? slope.toFixed(2) : '—'} MB/min |`,
-    '',
-    `Flat: **${flat ? 'yes' : 'no'}**; peak ≤ 120 MB: **${peak <= 120 ? 'yes' : 'no'}**.`,
-  ].join('\n');
-  writeFileSync(path.join(o.outDir, `soak-${o.stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(path.join(o.outDir, `soak-${o.stamp}.md`), `${md}\n`);
-  copyFileSync(path.join(o.outDir, `soak-${o.stamp}.json`), path.join(o.outDir, 'latest-soak.json'));
-  copyFileSync(path.join(o.outDir, `soak-${o.stamp}.md`), path.join(o.outDir, 'latest-soak.md'));
+  const md = renderSoak(result);
+  const name = o.store === 'redis' ? 'soak-redis' : 'soak';
+  writeFileSync(path.join(o.outDir, `${name}-${o.stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(o.outDir, `${name}-${o.stamp}.md`), `${md}\n`);
+  copyFileSync(path.join(o.outDir, `${name}-${o.stamp}.json`), path.join(o.outDir, `latest-${name}.json`));
+  copyFileSync(path.join(o.outDir, `${name}-${o.stamp}.md`), path.join(o.outDir, `latest-${name}.md`));
   process.stdout.write(`${md}\n`);
-  if (sent > 0 && failed < sent) rmSync(o.runDir, { recursive: true, force: true });
-  return sent > 0 && failed < sent ? 0 : 1;
+  if (verdicts.pass) rmSync(o.runDir, { recursive: true, force: true });
+  else o.log(`bench: the soak failed a rule of the run; process logs kept in ${o.runDir}`);
+  return verdicts.pass ? 0 : 1;
 }

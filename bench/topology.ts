@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { ensureCerts } from '../src/cli/certs.ts';
@@ -60,6 +61,11 @@ export interface TopologyOptions {
   extprocFlags?: string[];
   /** Extra environment for the ext_proc child. */
   extprocEnv?: NodeJS.ProcessEnv;
+  /**
+   * Envoy calls each gateway's ext_proc on a Unix domain socket (in a temp dir, removed at stop)
+   * instead of a loopback TCP port (`--extproc-uds`; README, Operations, *Envoy → ext_proc transport*).
+   */
+  extprocUds?: boolean;
   /** Envoy template for the gateway (default envoy/envoy.yaml), e.g. to measure a config change. */
   gatewayEnvoyTemplate?: string;
   /** gateway.yaml for the ext_proc (default config/gateway.yaml), e.g. with other `server.limits`. */
@@ -118,6 +124,8 @@ interface GatewayContext {
   readonly demoKey: string;
   /** Children started so far (stopped in reverse on failure or at the end). */
   readonly started: BenchChild[];
+  /** Where the ext_proc sockets go (opts.extprocUds): a short path, sun_path holds 107 bytes. */
+  readonly socketDir: string | undefined;
 }
 
 /**
@@ -129,6 +137,7 @@ interface GatewayContext {
 async function startGateway(ctx: GatewayContext, suffix: string, config: string, extraEnv: NodeJS.ProcessEnv): Promise<GatewayInstance> {
   const { opts, runDir, envoyBin, certs, openai, anthropic, demoKey } = ctx;
   const extprocPort = await freePort();
+  const extprocTarget = ctx.socketDir ? `unix:${path.join(ctx.socketDir, `extproc${suffix}.sock`)}` : `127.0.0.1:${extprocPort}`;
   const metricsPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -153,7 +162,7 @@ async function startGateway(ctx: GatewayContext, suffix: string, config: string,
       '--config',
       config,
       '--listen',
-      `127.0.0.1:${extprocPort}`,
+      extprocTarget,
       '--metrics-listen',
       `127.0.0.1:${metricsPort}`,
     ],
@@ -171,8 +180,7 @@ async function startGateway(ctx: GatewayContext, suffix: string, config: string,
     TLS_CERT: certs.cert,
     TLS_KEY: certs.key,
     CA_CERT: certs.caCert,
-    EXTPROC_HOST: '127.0.0.1',
-    EXTPROC_PORT: extprocPort,
+    EXTPROC_TARGET: extprocTarget,
     OPENAI_PRIMARY_PORT: openai.tlsPort,
     OPENAI_BACKUP_PORT: openai.tlsPort,
     ANTHROPIC_PORT: anthropic.tlsPort,
@@ -202,8 +210,10 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   const runDir = opts.runDir;
   mkdirSync(runDir, { recursive: true });
   const started: BenchChild[] = [];
+  const socketDir = opts.extprocUds ? mkdtempSync(path.join(tmpdir(), 'llmx-bench-')) : undefined;
   const stop = async (): Promise<void> => {
     for (const c of started.reverse()) await c.stop().catch(() => undefined);
+    if (socketDir) rmSync(socketDir, { recursive: true, force: true });
   };
   try {
     const certs = await ensureCerts(path.join(ROOT, '.run', 'bench-certs'));
@@ -226,7 +236,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     started.push(bareEnvoy);
 
     const demoKey = `sk-bench-${randomBytes(18).toString('base64url')}`;
-    const gwCtx: GatewayContext = { opts, runDir, envoyBin, certs, openai, anthropic, demoKey, started };
+    const gwCtx: GatewayContext = { opts, runDir, envoyBin, certs, openai, anthropic, demoKey, started, socketDir };
     const gateway = await startGateway(gwCtx, '', opts.gatewayConfig ?? path.join(ROOT, 'config/gateway.yaml'), {});
     const policies: { embedded?: GatewayInstance; redis?: GatewayInstance } = {};
     let redis: BenchRedis | undefined;

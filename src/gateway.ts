@@ -10,6 +10,7 @@ import { GatewayMetrics } from './metrics/metrics.ts';
 import { startMetricsServer } from './metrics/server.ts';
 import { closeLogger, createLogger, type Logger } from './observability/logger.ts';
 import { bindErrorCode, ListenError } from './listen-error.ts';
+import { SocketPathError } from './extproc/unix-socket.ts';
 import { startAdminRuntime, type AdminRuntime } from './admin/runtime.ts';
 import { applyStateSettings, createStateStore, stateConfigFrom, stateLogFields, type StateStore } from './state/index.ts';
 import { createPolicies, type Policies } from './policy/index.ts';
@@ -169,6 +170,7 @@ export class Gateway {
       await admin.stop();
       await policies.close();
       await closeState();
+      if (err instanceof SocketPathError) throw new ListenError('extproc', listen, err.code, err.message);
       const code = bindErrorCode(err);
       throw code ? new ListenError('extproc', listen, code) : err;
     });
@@ -213,7 +215,7 @@ export class Gateway {
       });
     }
     logger.info(
-      { extproc_port: port, config: cfg.source, models: [...cfg.models.keys()], ...stateLogFields(state), ...(admin.port ? { admin_port: admin.port } : {}) },
+      { ...(port ? { extproc_port: port } : { extproc_listen: listen }), config: cfg.source, models: [...cfg.models.keys()], ...stateLogFields(state), ...(admin.port ? { admin_port: admin.port } : {}) },
       'gateway ready',
     );
     // Serving anyway (each policy applies its onStateError until the backend answers), but a

@@ -15,9 +15,11 @@ export class ListenError extends Error {
     /** host:port as configured. */
     readonly address: string,
     readonly code: 'EADDRINUSE' | 'EACCES',
+    /** Says more than the code (a Unix socket file: who holds it). */
+    reason?: string,
   ) {
     super(
-      `cannot listen on ${address} (${LABEL[listener]}): ${code === 'EADDRINUSE' ? 'address already in use' : 'permission denied'}; change ${SETTING[listener]}`,
+      `cannot listen on ${address} (${LABEL[listener]}): ${reason ?? (code === 'EADDRINUSE' ? 'address already in use' : 'permission denied')}; change ${SETTING[listener]}`,
     );
     this.name = 'ListenError';
   }

@@ -2,9 +2,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors.ts';
 import { Gateway } from './gateway.ts';
 import { ListenError } from './listen-error.ts';
+import { ListenAddressError, parseListenAddress } from './extproc/listen-address.ts';
 import { RedisUrlError } from './state/redis/connect.ts';
 
-const USAGE = 'options: --config FILE (or $GATEWAY_CONFIG), --listen HOST:PORT, --metrics-listen HOST:PORT, --admin-listen HOST:PORT';
+const USAGE = 'options: --config FILE (or $GATEWAY_CONFIG), --listen HOST:PORT|unix:/PATH.sock, --metrics-listen HOST:PORT, --admin-listen HOST:PORT';
 
 /** The ext_proc service alone (Envoy runs beside it): wiring and signal handling only. */
 let values: { config?: string; listen?: string; 'metrics-listen'?: string; 'admin-listen'?: string; help?: boolean };
@@ -18,9 +19,11 @@ try {
       help: { type: 'boolean', short: 'h' },
     },
   }));
+  if (values.listen) parseListenAddress(values.listen, '--listen');
 } catch (err) {
   // A wrong command line is one line, not a stack trace.
-  process.stderr.write(`${err instanceof Error ? err.message.split('. ')[0] : String(err)}; ${USAGE}\n`);
+  const line = err instanceof ListenAddressError ? err.message : err instanceof Error ? err.message.split('. ')[0] : String(err);
+  process.stderr.write(`${line}; ${USAGE}\n`);
   process.exit(2);
 }
 if (values.help) {
@@ -53,6 +56,11 @@ try {
     process.exit(2);
   }
   // A port already taken is an operator's problem, not a crash: one line that names the setting, no stack.
+  // server.listen that is not an address (the config schema checks it too).
+  if (err instanceof ListenAddressError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
   if (err instanceof ListenError) {
     process.stderr.write(`${err.message}\n`);
     process.exit(1);

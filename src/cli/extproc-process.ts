@@ -2,14 +2,21 @@ import path from 'node:path';
 
 /**
  * V8 flags the ext_proc service runs with, everywhere it is started (npm start, the tests, the
- * benchmark, the Dockerfile's CMD): none, by measurement.
+ * benchmark, the Dockerfile's CMD): none, by measurement (docs/benchmark.md, *Memory*).
  *
- * Left to itself V8 sizes the heap from the machine's memory; on the 24 GB benchmark host the
- * service's RSS peaks at ~185 MB under saturation for ~20 MB of live data. `--max-old-space-size=512`
- * (with or without `--max-semi-space-size=8`) caps the peak at ~107–122 MB, but V8 then collects
- * so much more often that the service spends 25–40 % more CPU per request and the gateway loses
- * 10–16 % of its throughput (pairs of benchmark runs, docs/benchmark.md). Throughput wins by
- * default; a memory-tight deployment sets those flags in NODE_OPTIONS (README, Operations).
+ * Under saturation (policies on, 64 connections, 2-core host, 24 GB) the service allocates
+ * ~110 KB per request and promotes ~10 KB of it, so its old space fills with garbage that dies
+ * there; V8, with a 4.3 GB heap limit, lets the old space grow to ~3× the ~35 MB that survives
+ * a mark-compact before marking again: RSS peak 232–253 MB for ~35 MB live. Measured options:
+ * - `--heap-growing-percent=100` (growth factor 2×, not a cap): peak 172–182 MB, twice the
+ *   mark-compacts, but +9 % ext_proc CPU per request on a quiet machine (pairs +67, +38, +30,
+ *   −4 µs on ~365 µs); 50 %: peak ~163 MB for about the same price.
+ * - `--max-old-space-size=256`: peak ~155 MB, 5.5–9× the mark-compacts, and a cap a few 16 MiB
+ *   bodies in flight can hit; 512 MB: 25–40 % more CPU per request.
+ * - `--max-semi-space-size=1…8`: 2–17× the scavenges, 2.5–3.5× their GC time, peak still ~200 MB.
+ * Throughput wins by default. A memory-tight deployment adds one: the caps in NODE_OPTIONS,
+ * `--heap-growing-percent` (the cheapest per MB saved) on node's command line, since NODE_OPTIONS
+ * refuses it (README, Operations).
  */
 export const EXTPROC_NODE_FLAGS: readonly string[] = [];
 

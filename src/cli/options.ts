@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ListenerName } from './ports.ts';
+import { ListenAddressError, parseListenAddress } from '../extproc/listen-address.ts';
 
 /**
  * The demo key of `npm start` on its embedded defaults (the demo config and the simulated
@@ -22,6 +23,8 @@ export interface StartOptions {
   adminApiPort: number;
   adminPort: number;
   extprocPort: number;
+  /** Absolute path of a Unix socket for Envoy → ext_proc instead of a TCP port. */
+  extprocSocket?: string;
   simulators: boolean;
   runDir?: string;
   logFormat: LogFormat;
@@ -56,6 +59,8 @@ Options:
   --admin-port N        Envoy's admin interface (default: a free port)
   --extproc-port N      the ext_proc gRPC port Envoy calls (default: a free port)
                         (a port of 0 means: pick a free one)
+  --extproc-socket PATH Envoy calls the ext_proc on this Unix socket instead of a TCP
+                        port: an absolute path of at most 107 bytes, made mode 0660
   --no-simulators       do not start the simulated providers
   --run-dir DIR         rendered config, certificates, logs (default: .run)
   --log-format F        request log on stdout: auto (one readable line in a terminal,
@@ -98,6 +103,7 @@ export function parseStartOptions(args: readonly string[]): StartOptions {
         'admin-port': { type: 'string' },
         'admin-api-port': { type: 'string' },
         'extproc-port': { type: 'string' },
+        'extproc-socket': { type: 'string' },
         'no-simulators': { type: 'boolean' },
         'run-dir': { type: 'string' },
         'log-format': { type: 'string' },
@@ -112,6 +118,16 @@ export function parseStartOptions(args: readonly string[]): StartOptions {
   const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   const logFormat = str('log-format') ?? 'auto';
   if (logFormat !== 'auto' && logFormat !== 'pretty' && logFormat !== 'json') throw new UsageError(`--log-format must be auto, pretty or json, got "${logFormat}"`);
+  const socket = str('extproc-socket');
+  if (socket !== undefined) {
+    if (str('extproc-port') !== undefined) throw new UsageError('--extproc-socket and --extproc-port exclude each other: the ext_proc listens on one of them');
+    try {
+      parseListenAddress(`unix:${socket}`, '--extproc-socket');
+    } catch (err) {
+      if (err instanceof ListenAddressError) throw new UsageError(err.message.replace('"unix:', '"'));
+      throw err;
+    }
+  }
   return {
     help: values.help === true,
     ...(str('config') ? { config: str('config')! } : {}),
@@ -122,6 +138,7 @@ export function parseStartOptions(args: readonly string[]): StartOptions {
     adminPort: port('--admin-port', str('admin-port'), 0),
     adminApiPort: port('--admin-api-port', str('admin-api-port'), 9465),
     extprocPort: port('--extproc-port', str('extproc-port'), 0),
+    ...(socket !== undefined ? { extprocSocket: socket } : {}),
     simulators: values['no-simulators'] !== true,
     ...(str('run-dir') ? { runDir: str('run-dir')! } : {}),
     logFormat,

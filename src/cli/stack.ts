@@ -11,6 +11,7 @@ import { assertPortsFree, envoyBindFailurePort, freePort, PortInUseError, type L
 import { extprocNodeArgs } from './extproc-process.ts';
 import { Supervisor, type BackoffPolicy, type SupervisedState } from './supervisor.ts';
 import { parseListenError } from '../listen-error.ts';
+import { grpcAddress, parseListenAddress } from '../extproc/listen-address.ts';
 import { configuredOtlpEndpoint, envoyOtlpTarget } from '../tracing/envoy-target.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -55,6 +56,11 @@ export interface StackOptions {
   /** Envoy's admin port and the ext_proc's gRPC port; free ones when not given (or 0). */
   adminPort?: number;
   extprocPort?: number;
+  /**
+   * Absolute path of a Unix domain socket for Envoy → ext_proc gRPC instead of a loopback TCP
+   * port (src/extproc/listen-address.ts: at most 107 bytes). Not with `extprocPort`.
+   */
+  extprocSocket?: string;
   /** Where the supervisor reports an ext_proc crash and restart; stderr by default. */
   log?: (line: string) => void;
   /**
@@ -85,7 +91,10 @@ export interface Stack {
   readonly demoKey: string;
   readonly sims: Readonly<Record<string, SimProvider>>;
   readonly runDir: string;
+  /** The ext_proc's TCP port; 0 when it listens on `extprocSocket`. */
   readonly extprocPort: number;
+  /** What Envoy's google_grpc `target_uri` names: `127.0.0.1:PORT` or `unix:/path.sock`. */
+  readonly extprocTarget: string;
   readonly metricsPort: number;
   /** The admin key API (src/admin/server.ts; served where the config has `server.admin`) and its key. */
   readonly adminApiUrl: string;
@@ -109,6 +118,8 @@ export interface Stack {
  * PortInUseError, before anything starts; ports left out are picked free.
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  if (opts.extprocSocket && opts.extprocPort) throw new Error('extprocSocket and extprocPort exclude each other: the ext_proc listens on one of them');
+  const socket = opts.extprocSocket ? grpcAddress(parseListenAddress(`unix:${opts.extprocSocket}`, 'the ext_proc socket')) : undefined;
   const fixedPorts: Record<ListenerName, number | undefined> = {
     http: opts.httpPort,
     https: opts.httpsPort,
@@ -151,8 +162,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       TLS_KEY: certs.key,
       CA_CERT: certs.caCert,
       EXTPROC_HOST: '127.0.0.1',
-      EXTPROC_PORT: opts.extprocPort || (await freePort()),
+      EXTPROC_PORT: socket ? 0 : opts.extprocPort || (await freePort()),
     };
+    // The whole target in one value (envoy.yaml's target_uri); EXTPROC_HOST/PORT stay for templates written before it.
+    const extprocListen = (): string => socket ?? `127.0.0.1:${values.EXTPROC_PORT}`;
     const configFile = opts.configFile ?? path.join(PROJECT_ROOT, 'config/gateway.yaml');
     const otlp = opts.otlpEndpoint === false ? undefined : envoyOtlpTarget(opts.otlpEndpoint ?? configuredOtlpEndpoint(configFile), env);
     if (otlp) Object.assign(values, { TRACING: '1', OTLP_HOST: otlp.host, OTLP_PORT: otlp.port, OTEL_ENVOY_SERVICE_NAME: 'llm-gateway-envoy', TRACE_SAMPLE_PERCENT: 100 });
@@ -179,7 +192,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       '--config',
       configFile,
       '--listen',
-      `127.0.0.1:${values.EXTPROC_PORT}`,
+      extprocListen(),
       '--metrics-listen',
       `127.0.0.1:${metricsPort}`,
       '--admin-listen',
@@ -234,7 +247,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const launchFirstExtproc = async (attempt: number): Promise<ManagedChild> =>
       launchExtproc().catch(async (err: unknown) => {
         const failed = parseListenError(extprocSaid);
-        if (!failed) throw err;
+        // A socket path is the caller's choice, not a port to pick again: its error says what holds it.
+        if (!failed || (failed.listener === 'extproc' && socket)) throw err;
         const port = failed.listener === 'metrics' ? metricsPort : Number(values.EXTPROC_PORT);
         if (fixedPorts[failed.listener] || attempt >= 3) throw new PortInUseError(failed.listener, '127.0.0.1', port);
         if (failed.listener === 'metrics') metricsPort = await freePort();
@@ -246,6 +260,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     started.push({ stop: () => extproc.stop() });
     await extproc.start(() => launchFirstExtproc(1));
 
+    values.EXTPROC_TARGET = extprocListen();
+    if (socket) {
+      delete values.EXTPROC_HOST;
+      delete values.EXTPROC_PORT;
+    }
     const rendered = path.join(runDir, 'envoy.rendered.yaml');
     const envoyArgs = ['-c', rendered, '--use-dynamic-base-id', '--log-level', process.env.ENVOY_LOG_LEVEL ?? 'warn'];
     if (opts.envoyConcurrency) envoyArgs.push('--concurrency', String(opts.envoyConcurrency));
@@ -295,7 +314,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       demoKey,
       sims,
       runDir,
-      extprocPort: Number(values.EXTPROC_PORT),
+      extprocPort: socket ? 0 : Number(values.EXTPROC_PORT),
+      extprocTarget: String(values.EXTPROC_TARGET),
       metricsPort,
       adminApiUrl: `http://127.0.0.1:${adminApiPort}`,
       adminApiKey,

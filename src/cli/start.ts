@@ -42,6 +42,7 @@ try {
     adminApiPort: opts.adminApiPort,
     adminPort: opts.adminPort,
     extprocPort: opts.extprocPort,
+    ...(opts.extprocSocket ? { extprocSocket: opts.extprocSocket } : {}),
     simulators: opts.simulators,
     ...(demoKey ? { demoKey } : {}),
     ...(format ? { onExtprocLine: (line: string) => process.stdout.write(`${format(line)}\n`) } : {}),
@@ -62,6 +63,7 @@ process.stderr.write(
     `  TLS 1.3   : ${stack.httpsUrl}/v1       (CA: ${stack.certs.caCert})`,
     `  metrics   : http://127.0.0.1:${stack.metricsPort}/metrics  (health: /healthz)`,
     `  envoy     : ${stack.adminUrl}  (admin, readiness: /ready)`,
+    `  ext_proc  : ${stack.extprocTarget}  (gRPC, Envoy's target)`,
     // The demo config enables the admin key API (server.admin); another config may not.
     ...(opts.config ? [] : [`  admin API : ${stack.adminApiUrl}/admin/keys  (admin key: ${stack.adminApiKey})`]),
     ...(opts.config ? [] : [`  dashboard : ${stack.adminApiUrl}/admin/dashboard  (log in with the admin key)`]),

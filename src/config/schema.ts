@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { strictObject } from './strict-object.ts';
 import { keySchema, publicModelName } from './keys-schema.ts';
 import { adminConfigSchema } from '../admin/config.ts';
+import { parseListenAddress } from '../extproc/listen-address.ts';
 import { pricingSchema, providerPricingSchema } from '../pricing/schema.ts';
 import { pricingSettingsSchema } from '../pricing/source-schema.ts';
 import { rateLimitsSchema } from '../policy/rate-limit-schema.ts';
@@ -112,8 +113,15 @@ export const requestLimitsSchema = strictObject({
 
 export const gatewayConfigSchema = strictObject({
   server: strictObject({
-    /** host:port of the ext_proc gRPC listener. */
-    listen: z.string().default('127.0.0.1:50051'),
+    /** The ext_proc gRPC listener: host:port or unix:/abs/path.sock (src/extproc/listen-address.ts). */
+    listen: z.string().superRefine((v, ctx) => {
+      try {
+        parseListenAddress(v, 'server.listen');
+      } catch (err) {
+        // The loader puts the path in front: the message starts at the value.
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^server\.listen /, '') });
+      }
+    }).default('127.0.0.1:50051'),
     /** Largest request body accepted; larger gets 413. Envoy's buffer limits must be at least this. */
     maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(16 * 1024 * 1024),
     /** Prometheus metrics listener host:port; empty disables it. */

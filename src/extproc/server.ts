@@ -1,7 +1,11 @@
+import { createServer, type Server as NetServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { encodeProcessingResponse } from './encode-response.ts';
 import { PROCESS_METHOD_PATH, ProcessingRequestType, ProcessingResponseType } from './protos.ts';
 import { NO_RESPONSE } from './messages.ts';
 import type { ExtProcRequest, ExtProcResponse } from './types.ts';
+import { grpcAddress, parseListenAddress } from './listen-address.ts';
+import { claimSocketPath, releaseSocketPath, secureSocketPath } from './unix-socket.ts';
 
 /**
  * One processor per gRPC stream, i.e. per request and filter position. `handle` is called
@@ -27,6 +31,11 @@ export interface StreamProcessor {
 export type ProcessorFactory = (metadata: grpc.Metadata) => StreamProcessor;
 
 export interface ExtProcServerOptions {
+  /**
+   * `host:port` or `unix:/abs/path.sock` (listen-address.ts). A socket file is claimed before
+   * the bind (a stale one removed, a live one refused: unix-socket.ts), made mode 0660 after it,
+   * and removed on stop.
+   */
   listen: string;
   maxMessageBytes: number;
   onStreamError?: (err: unknown) => void;
@@ -41,7 +50,7 @@ const serviceDefinition: grpc.ServiceDefinition = {
     responseStream: true,
     requestSerialize: (v: unknown) => Buffer.from(ProcessingRequestType.encode(v as object).finish()),
     requestDeserialize: (b: Buffer) => ProcessingRequestType.decode(b),
-    responseSerialize: (v: unknown) => Buffer.from(ProcessingResponseType.encode(v as object).finish()),
+    responseSerialize: (v: unknown) => encodeProcessingResponse(v as ExtProcResponse),
     responseDeserialize: (b: Buffer) => ProcessingResponseType.decode(b),
   },
 };
@@ -58,6 +67,10 @@ function endWithStatus(call: grpc.ServerDuplexStream<ExtProcRequest, ExtProcResp
 export class ExtProcServer {
   private readonly server: grpc.Server;
   private boundPort = 0;
+  /** Our own TCP listener (tcp: listen only), its connections handed to grpc-js. */
+  private tcp: NetServer | undefined;
+  /** The socket file bound and its identity (unix: listen only). */
+  private socketFile: { path: string; id: string } | undefined;
 
   constructor(
     private readonly factory: ProcessorFactory,
@@ -78,14 +91,51 @@ export class ExtProcServer {
     return this.boundPort;
   }
 
+  /**
+   * Binds the listen address; resolves the TCP port (0 on a socket). Rejects with
+   * ListenAddressError (a malformed address), SocketPathError (a socket file in use or not ours)
+   * or grpc-js's bind error (EADDRINUSE, EACCES in its message).
+   */
   async start(): Promise<number> {
-    this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(this.opts.listen, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    const addr = parseListenAddress(this.opts.listen, 'server.listen');
+    if (addr.kind === 'unix') await claimSocketPath(addr.path);
+    const port = addr.kind === 'tcp' ? await this.listenTcp(addr.host, addr.port) : await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(grpcAddress(addr), grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
+    if (addr.kind === 'unix') {
+      // Between bind and chmod the file has the umask's mode; keep the socket's directory private for that instant.
+      this.socketFile = { path: addr.path, id: secureSocketPath(addr.path) };
+      this.boundPort = 0;
+    } else this.boundPort = port;
     return this.boundPort;
   }
 
+  /**
+   * TCP with Nagle's algorithm off. grpc-js's own bind leaves Node's default (`noDelay: false`) on
+   * the server's sockets, so an answer written while the previous one is still unacknowledged
+   * waits for Envoy's delayed ACK (up to 40 ms on Linux): a tail, not an average. Envoy and the
+   * grpc-js client set TCP_NODELAY on their side; this sets it on ours. The connections go to
+   * grpc-js through its public connection injector, so everything past accept() is unchanged.
+   * Resolves the bound port; rejects with the listen error (EADDRINUSE, EACCES).
+   */
+  private async listenTcp(host: string, port: number): Promise<number> {
+    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const tcp = createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen({ host, port }, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+    this.tcp = tcp;
+    return (tcp.address() as { port: number }).port;
+  }
+
   async stop(graceMs = 5000): Promise<void> {
+    // No new connections; grpc-js's shutdown below ends the ones it was handed.
+    this.tcp?.close();
+    this.tcp = undefined;
     // Long-lived streams (Envoy's access log) would otherwise hold a graceful shutdown for graceMs.
     for (const svc of this.opts.services ?? []) svc.endStreams?.();
     await new Promise<void>((resolve) => {
@@ -98,6 +148,10 @@ export class ExtProcServer {
         resolve();
       });
     });
+    if (this.socketFile) {
+      releaseSocketPath(this.socketFile.path, this.socketFile.id);
+      this.socketFile = undefined;
+    }
   }
 
   private serve(call: grpc.ServerDuplexStream<ExtProcRequest, ExtProcResponse>): void {

@@ -49,3 +49,20 @@ test('the demo key: $GATEWAY_DEMO_KEY, else fixed for the embedded demo only, el
   assert.equal(chooseDemoKey(parseStartOptions(['--no-simulators']), {}), undefined);
   assert.equal(chooseDemoKey(parseStartOptions(['--no-simulators']), { GATEWAY_DEMO_KEY: 'sk-mine' }), 'sk-mine');
 });
+
+test('--extproc-socket: an absolute path of at most 107 bytes, not with --extproc-port', () => {
+  assert.equal(parseStartOptions(['--extproc-socket', '/tmp/llmx/extproc.sock']).extprocSocket, '/tmp/llmx/extproc.sock');
+  assert.equal(parseStartOptions([]).extprocSocket, undefined);
+  assert.ok(HELP.includes('--extproc-socket PATH'));
+  for (const [args, re] of [
+    [['--extproc-socket', 'run/extproc.sock'], /^--extproc-socket "run\/extproc.sock": the socket path must be absolute/],
+    [['--extproc-socket', `/${'s'.repeat(107)}`], /^--extproc-socket "\/s+": the socket path is 108 bytes, over the 107/],
+    [['--extproc-socket', '/tmp/x.sock', '--extproc-port', '5'], /^--extproc-socket and --extproc-port exclude each other/],
+  ] as Array<[string[], RegExp]>) {
+    assert.throws(() => parseStartOptions(args), (err: unknown) => {
+      assert.ok(err instanceof UsageError);
+      assert.match(err.message, re);
+      return true;
+    });
+  }
+});

@@ -27,7 +27,7 @@ test('defaults: server block, defaultMaxTokens, ownedBy, team', () => {
 test('strict at every level', () => {
   for (const bad of [
     { ...minimal, extra: 1 },
-    { ...minimal, server: { listen: 'x', typo: 1 } },
+    { ...minimal, server: { listen: '127.0.0.1:1', typo: 1 } },
     { ...minimal, server: { limits: { maxMessage: 10 } } },
     { ...minimal, providers: { p: { dialect: 'gemini', apikeyenv: 'K' } } },
     { ...minimal, models: { m: { targets: [{ provider: 'p', model: 'x', weight: 1 }] } } },
@@ -52,5 +52,22 @@ test('server.limits: partial settings keep the other defaults; nonsense is refus
     const r = gatewayConfigSchema.safeParse({ ...minimal, server: { limits } });
     assert.equal(r.success, false, JSON.stringify(limits));
     assert.deepEqual(r.error!.issues[0]!.path.slice(0, 2), ['server', 'limits']);
+  }
+});
+
+test('server.listen: host:port or unix:/absolute/path.sock; anything else is refused with the reason', () => {
+  for (const listen of ['0.0.0.0:50051', '[::1]:0', 'unix:/run/llm-extproc/extproc.sock']) {
+    assert.equal(gatewayConfigSchema.parse({ ...minimal, server: { listen } }).server.listen, listen);
+  }
+  for (const [listen, why] of [
+    ['x', /not an address/],
+    ['unix:run/extproc.sock', /must be absolute/],
+    [`unix:/${'a'.repeat(107)}`, /108 bytes, over the 107/],
+    ['http://127.0.0.1:50051', /scheme "http:"/],
+  ] as Array<[string, RegExp]>) {
+    const r = gatewayConfigSchema.safeParse({ ...minimal, server: { listen } });
+    assert.equal(r.success, false, listen);
+    assert.deepEqual(r.error!.issues[0]!.path, ['server', 'listen']);
+    assert.match(r.error!.issues[0]!.message, why);
   }
 });

@@ -31,12 +31,12 @@ test('envoy/envoy.yaml renders with every placeholder filled and is valid', asyn
   const dir = mkdtempSync(path.join(tmpdir(), 'llmx-envoy-'));
   const certs = await ensureCerts(path.join(dir, 'certs'));
   const out = path.join(dir, 'envoy.yaml');
-  const ports: Record<string, number> = { ADMIN_PORT: 19901, HTTPS_PORT: 18443, HTTP_PORT: 18080, EXTPROC_PORT: 15051, OPENAI_PRIMARY_PORT: 19101, OPENAI_BACKUP_PORT: 19102, ANTHROPIC_PORT: 19103, GEMINI_PORT: 19104 };
+  const ports: Record<string, number> = { ADMIN_PORT: 19901, HTTPS_PORT: 18443, HTTP_PORT: 18080, OPENAI_PRIMARY_PORT: 19101, OPENAI_BACKUP_PORT: 19102, ANTHROPIC_PORT: 19103, GEMINI_PORT: 19104 };
   renderEnvoyConfig(path.join(ROOT, 'envoy/envoy.yaml'), out, {
     ...ports,
     LISTEN_HOST: '127.0.0.1',
     PLAIN_LISTEN_HOST: '127.0.0.1',
-    EXTPROC_HOST: '127.0.0.1',
+    EXTPROC_TARGET: '127.0.0.1:15051',
     TLS_CERT: certs.cert,
     TLS_KEY: certs.key,
     CA_CERT: certs.caCert,

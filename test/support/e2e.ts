@@ -128,7 +128,7 @@ export async function startTestStack(opts: StackOptions = {}): Promise<TestStack
         ]),
         internalPorts: [
           ...Object.values(stack.sims).map((s) => s.port),
-          stack.extprocPort,
+          ...(stack.extprocPort ? [stack.extprocPort] : []), // 0: a Unix socket (extprocSocket)
           stack.metricsPort,
           Number(new URL(stack.adminApiUrl).port),
           Number(new URL(stack.adminUrl).port),
