@@ -18,6 +18,7 @@ import { settingsFor, type Mode } from './settings.ts';
 import { measureRoutePlanning } from './routing-order.ts';
 import { runSoak } from './soak.ts';
 import { runSuite } from './suite.ts';
+import { runTail } from './tail/run.ts';
 import { ROOT, startTopology } from './topology.ts';
 
 const USAGE = `npm run bench -- [options]
@@ -27,6 +28,8 @@ const USAGE = `npm run bench -- [options]
   --soak-minutes N     soak length (default 10)
   --soak-redis         the soak on the gateway with its policy state in Redis (needs redis-server); writes soak-redis-<time>.*, latest-soak-redis.*
   --profile            CPU profile of the ext_proc under load (node --cpu-prof), top self-time functions
+  --tail               where the slowest requests go: c=1 and c=10 through the gateway, each latency band matched against the ext_proc's GCs and event-loop gaps; writes tail-<time>.{json,md}, latest-tail.*
+  --tail-seconds N     load time per concurrency in --tail (default 15)
   --profile-seconds N  load time per scenario in --profile (default 15)
   --head-of-line       small requests at 50/s while 16 large ones are in flight (the case's shape, refused; the largest bodies the limits accept); small p50/p99, failures, ext_proc loop delay
   --head-of-line-seconds N  seconds per phase (default 15)
@@ -52,6 +55,8 @@ const { values, positionals } = parseArgs({
     soak: { type: 'boolean', default: false },
     'soak-minutes': { type: 'string' },
     'soak-redis': { type: 'boolean', default: false },
+    tail: { type: 'boolean', default: false },
+    'tail-seconds': { type: 'string' },
     profile: { type: 'boolean', default: false },
     'profile-seconds': { type: 'string' },
     'head-of-line': { type: 'boolean', default: false },
@@ -106,6 +111,11 @@ async function main(): Promise<number> {
     const minutes = values['soak-minutes'] ? Number(values['soak-minutes']) : 10;
     if (!(minutes > 0)) throw new Error('--soak-minutes takes a number > 0');
     return runSoak({ runDir, outDir, minutes, envoyConcurrency, stamp: stamp(startedAt), store: values['soak-redis'] ? 'redis' : 'embedded', extprocUds: values['extproc-uds'], log });
+  }
+  if (values.tail) {
+    const seconds = values['tail-seconds'] ? Number(values['tail-seconds']) : 15;
+    if (!(seconds > 0)) throw new Error('--tail-seconds takes a number > 0');
+    return runTail({ runDir, outDir, seconds, envoyConcurrency, extprocUds: values['extproc-uds'], stamp: stamp(startedAt), log });
   }
   if (values.profile) {
     const seconds = values['profile-seconds'] ? Number(values['profile-seconds']) : 15;

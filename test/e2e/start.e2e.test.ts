@@ -238,7 +238,7 @@ describe('npm start on its defaults, as a new user runs it', () => {
 describe('npm start in a terminal', () => {
   test('--log-format pretty (what a terminal gets): one short request line, no JSON', async () => {
     const runDir = mkdtempSync(path.join(tmpdir(), 'llmx-start-'));
-    const gw = await startCli(['--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--run-dir', runDir, '--log-format', 'pretty']);
+    const gw = await startCli(['--http-port', '0', '--https-port', '0', '--metrics-port', '0', '--admin-api-port', '0', '--run-dir', runDir, '--log-format', 'pretty']);
     try {
       assert.equal((await chat(gw.httpUrl)).status, 200);
       await waitUntil('the request line', async () => / 200 gpt-4o-mini → openai-primary /.test(gw.stdout()), 10_000);
