@@ -8,6 +8,7 @@ import { envInfo } from './env-info.ts';
 import { runHeadOfLine } from './head-of-line.ts';
 import { Clients } from './load.ts';
 import { ALL_PATHS, POLICIES_OFF_PATH, POLICY_PATHS, type PathId } from './paths.ts';
+import { checkBenchArgs, parseArgsErrorLine, UsageError, type BenchNumbers } from './options.ts';
 import { installCleanup, stopAllChildren } from './procs.ts';
 import type { Profile } from './profiles.ts';
 import { runProfile } from './profile-mode.ts';
@@ -16,16 +17,16 @@ import { buildResult, type BenchResult } from './result.ts';
 import { ProcessSampler } from './sampler.ts';
 import { settingsFor, type Mode } from './settings.ts';
 import { measureRoutePlanning } from './routing-order.ts';
-import { runSoak } from './soak.ts';
+import { runSoak, SOAK_DEFAULT_MINUTES } from './soak.ts';
 import { runSuite } from './suite.ts';
 import { runTail } from './tail/run.ts';
 import { ROOT, startTopology } from './topology.ts';
 
-const USAGE = `npm run bench -- [options]
+const USAGE = `npm run bench -- [options]   (a mode's own option without its mode, e.g. --soak-minutes without --soak, is refused: exit 2)
   (no option)          full benchmark (~15 min): writes bench/results/<time>.{json,md} and latest.{json,md}
   --quick              smoke run (~30 s) for CI: same tables, numbers not meaningful; writes latest-quick.*
   --soak               10 min at a steady 1,000 req/s (JSON, translated JSON, streams) through the gateway with policies on (embedded state): 0 failures, RSS flat, p99 stable; writes soak-<time>.{json,md}, latest-soak.*; exit 1 if a rule fails
-  --soak-minutes N     soak length (default 10)
+  --soak-minutes N     soak length, ≥ 2 (default 10); a shorter soak than 10 writes soak-<time>-<N>min.* only, never latest-soak.*
   --soak-redis         the soak on the gateway with its policy state in Redis (needs redis-server); writes soak-redis-<time>.*, latest-soak-redis.*
   --profile            CPU profile of the ext_proc under load (node --cpu-prof), top self-time functions
   --tail               where the slowest requests go: c=1 and c=10 through the gateway, each latency band matched against the ext_proc's GCs and event-loop gaps; writes tail-<time>.{json,md}, latest-tail.*
@@ -35,11 +36,11 @@ const USAGE = `npm run bench -- [options]
   --head-of-line-seconds N  seconds per phase (default 15)
   --limits-off         with --head-of-line: server.limits raised out of the way (the gateway before the limits)
   --anchors            side by side with Envoy AI Gateway's ext_proc (~9 min; with --quick ~1 min): bare Envoy, the gateway, with policies (embedded, Redis), AIGW; writes anchors-<time>.{json,md} and anchors-latest.*
-  --anchors-seconds N  seconds per slice in --anchors (default 5; quick 1)
-  --anchors-rounds N   interleaved rounds in --anchors (default 4; quick 2)
+  --anchors-seconds N  seconds per slice in --anchors, ≥ 0.5 (default 5; quick 1)
+  --anchors-rounds N   interleaved rounds in --anchors (default 4; quick 2); fewer rounds or shorter slices than the default: a custom run, written as anchors-<time>[-quick]-custom.* only, never anchors-latest*.*
   --compare A.json [B.json]  B (default: results/latest.json) against baseline A; exit 1 on a regression beyond noise
   --out-dir DIR        where results go (default bench/results)
-  --paths a,b          only these paths (${ALL_PATHS.map((p) => p.id).join(', ')}; default: all but the policy paths)
+  --paths a,b          only these paths, in the main benchmark (--anchors, --soak, --tail, --profile, --head-of-line measure fixed paths) (${ALL_PATHS.map((p) => p.id).join(', ')}; default: all but the policy paths)
   --policies           add the policy paths (gateway-policies-embedded, gateway-policies-redis: rate limits and a budget on, embedded state and Redis; needs redis-server) and gateway-openai to compare them with
   --profiles a,b       only these profiles (instant, latency60, stream64)
   --envoy-concurrency N  Envoy worker threads (default: CPU count)
@@ -48,7 +49,7 @@ const USAGE = `npm run bench -- [options]
   --extproc-uds        Envoy calls the ext_proc on a Unix domain socket instead of loopback TCP
   --keep-logs          keep the process logs (.run/bench/<time>/) after a successful run`;
 
-const { values, positionals } = parseArgs({
+const argSpec = {
   allowPositionals: true,
   options: {
     quick: { type: 'boolean', default: false },
@@ -77,7 +78,30 @@ const { values, positionals } = parseArgs({
     policies: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
-});
+} as const;
+
+/** A bad command line: one line, exit 2, before anything starts (no stack trace). */
+function usageExit(line: string): never {
+  process.stderr.write(`npm run bench: ${line} (--help lists the options)\n`);
+  process.exit(2);
+}
+
+let parsed: ReturnType<typeof parseArgs<typeof argSpec>>;
+try {
+  parsed = parseArgs(argSpec);
+} catch (err) {
+  usageExit(parseArgsErrorLine(err as Error & { code?: string }));
+}
+const { values, positionals } = parsed;
+let nums: BenchNumbers = {};
+if (!values.help && !values.compare) {
+  try {
+    nums = checkBenchArgs(values);
+  } catch (err) {
+    if (err instanceof UsageError) usageExit(err.message);
+    throw err;
+  }
+}
 
 const t0 = Date.now();
 const log = (m: string): void => {
@@ -104,32 +128,29 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const runDir = path.join(ROOT, '.run', 'bench', `${stamp(startedAt)}-${process.pid}`);
   const cores = os.cpus().length;
-  const envoyConcurrency = values['envoy-concurrency'] ? Number(values['envoy-concurrency']) : cores;
+  const envoyConcurrency = nums.envoyConcurrency ?? cores;
   mkdirSync(outDir, { recursive: true });
 
   if (values.soak || values['soak-redis']) {
-    const minutes = values['soak-minutes'] ? Number(values['soak-minutes']) : 10;
-    if (!(minutes > 0)) throw new Error('--soak-minutes takes a number > 0');
+    const minutes = nums.soakMinutes ?? SOAK_DEFAULT_MINUTES;
     return runSoak({ runDir, outDir, minutes, envoyConcurrency, stamp: stamp(startedAt), store: values['soak-redis'] ? 'redis' : 'embedded', extprocUds: values['extproc-uds'], log });
   }
   if (values.tail) {
-    const seconds = values['tail-seconds'] ? Number(values['tail-seconds']) : 15;
-    if (!(seconds > 0)) throw new Error('--tail-seconds takes a number > 0');
+    const seconds = nums.tailSeconds ?? 15;
     return runTail({ runDir, outDir, seconds, envoyConcurrency, extprocUds: values['extproc-uds'], stamp: stamp(startedAt), log });
   }
   if (values.profile) {
-    const seconds = values['profile-seconds'] ? Number(values['profile-seconds']) : 15;
+    const seconds = nums.profileSeconds ?? 15;
     return runProfile({ runDir, outDir, seconds, envoyConcurrency, stamp: stamp(startedAt), log });
   }
 
   if (values.anchors) {
-    const rounds = values['anchors-rounds'] ? Number(values['anchors-rounds']) : undefined;
-    const sliceS = values['anchors-seconds'] ? Number(values['anchors-seconds']) : undefined;
-    if ((rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) || (sliceS !== undefined && !(sliceS > 0))) throw new Error('--anchors-rounds takes a whole number > 0, --anchors-seconds a number > 0');
+    const rounds = nums.anchorsRounds;
+    const sliceS = nums.anchorsSeconds;
     return runAnchors({ runDir, outDir, quick: values.quick, rounds, sliceS, envoyConcurrency, extprocUds: values['extproc-uds'], startedAt, stamp: stamp(startedAt), keepLogs: values['keep-logs'], log });
   }
   if (values['head-of-line']) {
-    const seconds = values['head-of-line-seconds'] ? Number(values['head-of-line-seconds']) : 15;
+    const seconds = nums.headOfLineSeconds ?? 15;
     return runHeadOfLine({ runDir, outDir, seconds, limitsOff: values['limits-off'], envoyConcurrency, stamp: stamp(startedAt), log });
   }
 
@@ -141,7 +162,7 @@ async function main(): Promise<number> {
   if (values.profiles) settings.profiles = values.profiles.split(',').map((s) => s.trim()) as Array<Profile['id']>;
   if (values['extproc-flags'] !== undefined) settings.extprocFlags = values['extproc-flags'].split(/\s+/).filter(Boolean);
   if (values['extproc-uds']) settings.extprocUds = true;
-  for (const p of settings.paths) if (!ALL_PATHS.some((x) => x.id === p)) throw new Error(`unknown path ${p}`);
+  for (const p of settings.paths) if (!ALL_PATHS.some((x) => x.id === p)) usageExit(`--paths: unknown path ${p} (one of ${ALL_PATHS.map((x) => x.id).join(', ')})`);
 
   // In-process and first, while nothing else of the bench runs: seconds (quick: well under one).
   log('bench: per-request planning (routeRequest in-process, bench/routing-order.ts)');
@@ -195,6 +216,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   async (err: unknown) => {
+    if (err instanceof UsageError) usageExit(err.message);
     log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     await stopAllChildren();
     process.exit(1);

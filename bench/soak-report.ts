@@ -1,5 +1,5 @@
 import { BENCH_POLICIES } from './policy-config.ts';
-import type { SoakClassId, SoakResult, SoakWindow } from './soak.ts';
+import { SOAK_DEFAULT_MINUTES, type SoakClassId, type SoakResult, type SoakWindow } from './soak.ts';
 import { medianOf, P99_FACTOR, P99_SLACK_MS, RSS_TOLERANCE_MB, type FlatVerdict, type P99Series, type P99Verdict } from './soak-verdict.ts';
 
 /** The soak's Markdown (`soak-<time>.md`): setup, verdicts with their numbers, per class, per window. */
@@ -57,7 +57,7 @@ export function renderSoak(r: SoakResult): string {
   const totalRate = r.classes.reduce((s, c) => s + c.rate, 0);
   const byClass = (id: SoakClassId) => r.windows.map((w) => w.classes[id]);
   const lines = [
-    `# llm-extproc soak: ${r.minutes} min at ${n0(totalRate)} req/s, policies on (${r.store} state), ${r.startedAt}`,
+    `# llm-extproc soak: ${r.minutes} min${r.minutes < SOAK_DEFAULT_MINUTES ? ` (shorter than the default ${SOAK_DEFAULT_MINUTES})` : ''} at ${n0(totalRate)} req/s, policies on (${r.store} state), ${r.startedAt}`,
     '',
     `Commit ${r.env.commit.slice(0, 12)}${r.env.dirty ? ' (dirty)' : ''}, ${r.env.cpuModel} × ${r.env.cores}, Node ${r.env.node}, Envoy ${r.env.envoy}; ` +
       `Envoy → ext_proc over ${r.transport === 'uds' ? 'a Unix domain socket' : 'loopback TCP'}; the ext_proc compiled, as the image runs it; load average at the start ${r.env.loadavg.map((x) => x.toFixed(2)).join(' / ')}.`,

@@ -51,6 +51,8 @@ export const SOAK_CLASSES: readonly SoakClass[] = [
   { id: 'stream', label: `stream, gpt-4o-mini → OpenAI sim (${STREAM_CHUNKS} chunks × 10 ms)`, provider: 'openai', rate: 100, stream: true, fault: { chunks: STREAM_CHUNKS, chunkDelayMs: 10 } },
 ];
 export const WINDOW_S = 10;
+/** --soak-minutes' default; only a run this long replaces latest-soak*.*. */
+export const SOAK_DEFAULT_MINUTES = 10;
 
 /** One class in one window: counts, and ms from each request's due time (open loop). */
 export interface SoakClassWindow {
@@ -200,7 +202,8 @@ const sleepUntil = (at: number): Promise<void> => new Promise((r) => setTimeout(
  * at once) through the gateway with the benchmark's policies on (bench/policy-config.ts), in
  * back-to-back 10-s windows: a window's requests are due from its start, the next window starts
  * on time while the last one's stragglers finish. Per window: counts, p50/p99 per class, ext_proc
- * and Envoy RSS and CPU. Writes soak[-redis]-<stamp>.{json,md} and latest-soak[-redis].*;
+ * and Envoy RSS and CPU. Writes soak[-redis]-<stamp>.{json,md} and latest-soak[-redis].*
+ * (shorter than SOAK_DEFAULT_MINUTES: soak[-redis]-<stamp>-<N>min.{json,md} only);
  * returns 1 when a rule of the run fails (bench/soak-verdict.ts).
  */
 export async function runSoak(o: SoakOptions): Promise<number> {
@@ -302,11 +305,17 @@ export async function runSoak(o: SoakOptions): Promise<number> {
   };
   const md = renderSoak(result);
   const name = o.store === 'redis' ? 'soak-redis' : 'soak';
-  writeFileSync(path.join(o.outDir, `${name}-${o.stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(path.join(o.outDir, `${name}-${o.stamp}.md`), `${md}\n`);
-  copyFileSync(path.join(o.outDir, `${name}-${o.stamp}.json`), path.join(o.outDir, `latest-${name}.json`));
-  copyFileSync(path.join(o.outDir, `${name}-${o.stamp}.md`), path.join(o.outDir, `latest-${name}.md`));
+  // A soak shorter than the default gets its length in the name and never replaces latest-soak*.* (what the docs quote).
+  const short = o.minutes < SOAK_DEFAULT_MINUTES;
+  const base = `${name}-${o.stamp}${short ? `-${o.minutes}min` : ''}`;
+  writeFileSync(path.join(o.outDir, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(o.outDir, `${base}.md`), `${md}\n`);
+  if (!short) {
+    copyFileSync(path.join(o.outDir, `${base}.json`), path.join(o.outDir, `latest-${name}.json`));
+    copyFileSync(path.join(o.outDir, `${base}.md`), path.join(o.outDir, `latest-${name}.md`));
+  }
   process.stdout.write(`${md}\n`);
+  o.log(`bench: wrote ${path.join(o.outDir, `${base}.{json,md}`)}${short ? ` (${o.minutes} min, shorter than the default ${SOAK_DEFAULT_MINUTES}: latest-${name}.* left as it was)` : ` and latest-${name}.{json,md}`}`);
   if (verdicts.pass) rmSync(o.runDir, { recursive: true, force: true });
   else o.log(`bench: the soak failed a rule of the run; process logs kept in ${o.runDir}`);
   return verdicts.pass ? 0 : 1;

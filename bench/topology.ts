@@ -181,6 +181,8 @@ async function startGateway(ctx: GatewayContext, suffix: string, config: string,
     TLS_KEY: certs.key,
     CA_CERT: certs.caCert,
     EXTPROC_TARGET: extprocTarget,
+    // For templates that need the address as a cluster's (bench/experiments/envoy-grpc-variant.ts); TCP only.
+    ...(ctx.socketDir ? {} : { EXTPROC_HOST: '127.0.0.1', EXTPROC_PORT: extprocPort }),
     OPENAI_PRIMARY_PORT: openai.tlsPort,
     OPENAI_BACKUP_PORT: openai.tlsPort,
     ANTHROPIC_PORT: anthropic.tlsPort,

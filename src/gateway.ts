@@ -163,6 +163,7 @@ export class Gateway {
       // Bodies travel inside one gRPC message; leave room for framing and headers.
       maxMessageBytes: cfg.maxBodyBytes * 2 + 1024 * 1024,
       onStreamError: (err) => logger.error({ err }, 'ext_proc stream failed'),
+      onStaleSocketRemoved: (path) => logger.warn({ socket: path }, 'removed a stale ext_proc socket file (nothing listened on it)'),
       services: [accessLog],
     });
     const listen = opts.listen ?? cfg.listen;

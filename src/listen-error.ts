@@ -8,18 +8,25 @@ const SETTING: Record<ServiceListener, string> = {
   admin: 'server.admin.listen in the config or --admin-listen',
 };
 
-/** A listener that could not bind: the port is taken (EADDRINUSE) or not ours to take (EACCES). */
+const REASON: Record<ListenError['code'], string> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied',
+  ENOENT: 'no such directory',
+  ENOTDIR: 'not a directory',
+};
+
+/** A listener that could not bind: the port is taken (EADDRINUSE), not ours to take (EACCES), or a socket file's directory is missing (ENOENT, ENOTDIR). */
 export class ListenError extends Error {
   constructor(
     readonly listener: ServiceListener,
     /** host:port as configured. */
     readonly address: string,
-    readonly code: 'EADDRINUSE' | 'EACCES',
+    readonly code: 'EADDRINUSE' | 'EACCES' | 'ENOENT' | 'ENOTDIR',
     /** Says more than the code (a Unix socket file: who holds it). */
     reason?: string,
   ) {
     super(
-      `cannot listen on ${address} (${LABEL[listener]}): ${reason ?? (code === 'EADDRINUSE' ? 'address already in use' : 'permission denied')}; change ${SETTING[listener]}`,
+      `cannot listen on ${address} (${LABEL[listener]}): ${reason ?? REASON[code]}; change ${SETTING[listener]}`,
     );
     this.name = 'ListenError';
   }

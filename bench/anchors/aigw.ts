@@ -19,6 +19,18 @@ export function aigwMissingLine(bin: string): string {
 }
 
 /**
+ * Why the anchor's binary cannot be AIGW's ext_proc, as the one line the benchmark prints, or undefined when it
+ * may be: missing (aigwMissingLine), not a file, or no `internal/version.version` stamp (build-aigw.sh always
+ * stamps it; e.g. /bin/true has none).
+ */
+export function aigwUnusableLine(bin: string): string | undefined {
+  if (!existsSync(bin)) return aigwMissingLine(bin);
+  if (!statSync(bin).isFile()) return `Envoy AI Gateway left out: ${bin} is not a file (set AIGW_EXTPROC to AIGW's ext_proc binary)`;
+  if (aigwStampOf(bin) === undefined) return `Envoy AI Gateway left out: ${bin} has no AIGW version stamp (internal/version.version), so it is not an ext_proc built by bench/anchors/build-aigw.sh`;
+  return undefined;
+}
+
+/**
  * AIGW's version string from its `-X …/internal/version.version=<git describe --long>` stamp, parsed as its
  * internal/version does: `v1.1.0-0-gc217da8` → `v1.1.0`; commits ahead → `c217da8 (v1.1.0, +3)`; no stamp → `dev`.
  * The ext_proc refuses a filter config whose `version` differs from this.

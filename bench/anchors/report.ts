@@ -33,7 +33,8 @@ function latencyRows(paths: readonly AnchorPathResult[], pick: (p: AnchorPathRes
 export function renderAnchors(r: AnchorResult): string {
   const s = r.settings;
   const out: string[] = [];
-  out.push(`# llm-extproc vs Envoy AI Gateway (${r.mode === 'quick' ? 'quick smoke run: numbers not meaningful' : 'anchor comparison'})`);
+  const kind = r.mode === 'quick' ? 'quick smoke run: numbers not meaningful' : 'anchor comparison';
+  out.push(`# llm-extproc vs Envoy AI Gateway (${r.custom ? `${kind}; ${r.custom}, shorter than the default: not the README's numbers` : kind})`);
   out.push('');
   out.push(
     `${r.startedAt} · commit ${r.env.commit.slice(0, 10)}${r.env.dirty ? ' (dirty)' : ''} · Envoy ${r.env.envoy} · ${r.env.cores} × ${r.env.cpuModel} · Node ${r.env.node} · load ${r.env.loadavg.join(' ')}`,
@@ -44,7 +45,7 @@ export function renderAnchors(r: AnchorResult): string {
   out.push(
     `${s.rounds} interleaved round${s.rounds === 1 ? '' : 's'} (path order rotated and reversed each round), ${s.sliceS} s per slice. Same OpenAI chat request on every path (instant answer), ` +
       `same OpenAI simulator over TLS 1.3 + HTTP/2, same Envoy binary; ours authenticates every request (demo key), AIGW has no client auth; ` +
-      `our ext_procs on ${r.extprocTransport === 'uds' ? 'a Unix socket' : 'loopback TCP'} (AIGW's on a Unix socket). ` +
+      `our ext_procs on ${r.extprocTransport === 'uds' ? 'a Unix socket' : 'loopback TCP'}${'version' in r.aigw ? " (AIGW's on a Unix socket)" : ''}. ` +
       `Percentiles pool every sample of every round; "+" columns subtract bare Envoy's same percentile; throughput and CPU are medians over rounds.`,
   );
   const paths = r.paths;

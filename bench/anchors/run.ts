@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureCerts } from '../../src/cli/certs.ts';
 import { envInfo } from '../env-info.ts';
@@ -7,7 +7,7 @@ import { Clients } from '../load.ts';
 import type { PolicyStore } from '../paths.ts';
 import { ProcessSampler } from '../sampler.ts';
 import { ROOT, startTopology, type Topology } from '../topology.ts';
-import { aigwExtprocPath, aigwMissingLine, startAigw, type AigwAnchor } from './aigw.ts';
+import { aigwExtprocPath, aigwUnusableLine, startAigw, type AigwAnchor } from './aigw.ts';
 import { renderAnchors } from './report.ts';
 import { checkGoals, problemsOf, summarize, type AnchorResult } from './result.ts';
 import { anchorPaths, anchorSettings, runAnchorSuite } from './suite.ts';
@@ -36,14 +36,17 @@ export interface AnchorRunOptions {
  */
 export async function runAnchors(o: AnchorRunOptions): Promise<number> {
   const settings = anchorSettings(o.quick, { ...(o.rounds !== undefined ? { rounds: o.rounds } : {}), ...(o.sliceS !== undefined ? { sliceS: o.sliceS } : {}) });
+  // Shorter than the default (fewer rounds or shorter slices): its own file name, never anchors-latest.* (the README's source).
+  const defaults = anchorSettings(o.quick);
+  const custom = settings.rounds < defaults.rounds || settings.sliceS < defaults.sliceS ? `custom run: ${settings.rounds} round${settings.rounds === 1 ? '' : 's'} × ${settings.sliceS} s` : undefined;
   const aigwBin = aigwExtprocPath();
-  const aigwMissing = existsSync(aigwBin) ? undefined : aigwMissingLine(aigwBin);
+  let aigwMissing = aigwUnusableLine(aigwBin);
   if (aigwMissing) o.log(`anchors: ${aigwMissing}`);
   const stores: PolicyStore[] = ['embedded'];
   if (spawnSync('redis-server', ['--version']).status === 0) stores.push('redis');
   else o.log('anchors: gateway-policies-redis left out: redis-server not found (apt-get install -y redis-server)');
 
-  o.log(`anchors: ${o.quick ? 'quick' : 'full'} run, ${settings.rounds} rounds × ${settings.sliceS} s slices; starting simulators, bare Envoy, the gateways${aigwMissing ? '' : ' and Envoy AI Gateway'} (logs in ${o.runDir})`);
+  o.log(`anchors: ${custom ?? `${o.quick ? 'quick' : 'full'} run, ${settings.rounds} rounds × ${settings.sliceS} s slices`}; starting simulators, bare Envoy, the gateways${aigwMissing ? '' : ' and Envoy AI Gateway'} (logs in ${o.runDir})`);
   const topo: Topology = await startTopology({ runDir: o.runDir, envoyConcurrency: o.envoyConcurrency, log: o.log, policyGateways: stores, extprocUds: o.extprocUds });
   const clients = new Clients();
   let aigw: AigwAnchor | undefined;
@@ -51,7 +54,14 @@ export async function runAnchors(o: AnchorRunOptions): Promise<number> {
   let result: AnchorResult;
   try {
     if (!aigwMissing) {
-      aigw = await startAigw({ runDir: o.runDir, envoyBin: topo.envoyBin, extprocBin: aigwBin, envoyConcurrency: o.envoyConcurrency, caCert: (await ensureCerts(path.join(ROOT, '.run', 'bench-certs'))).caCert, openai: topo.sims.openai });
+      const caCert = (await ensureCerts(path.join(ROOT, '.run', 'bench-certs'))).caCert;
+      try {
+        aigw = await startAigw({ runDir: o.runDir, envoyBin: topo.envoyBin, extprocBin: aigwBin, envoyConcurrency: o.envoyConcurrency, caCert, openai: topo.sims.openai });
+      } catch (err) {
+        // A binary that does not come up (not AIGW's ext_proc, or broken) leaves the anchor out; the rest still runs.
+        aigwMissing = `Envoy AI Gateway left out: ${err instanceof Error ? err.message : String(err)}`;
+        o.log(`anchors: ${aigwMissing}`);
+      }
     }
     const pids = { ...topo.pids(), ...(aigw ? { 'envoy-aigw': aigw.envoy.pid, 'extproc-aigw': aigw.extproc.pid } : {}) };
     sampler = new ProcessSampler(pids);
@@ -63,6 +73,7 @@ export async function runAnchors(o: AnchorRunOptions): Promise<number> {
     result = {
       kind: 'anchors',
       mode: o.quick ? 'quick' : 'full',
+      ...(custom ? { custom } : {}),
       startedAt: o.startedAt.toISOString(),
       env: envInfo(topo.envoyBin),
       settings,
@@ -80,14 +91,16 @@ export async function runAnchors(o: AnchorRunOptions): Promise<number> {
   }
 
   const md = renderAnchors(result);
-  const base = `anchors-${o.stamp}${o.quick ? '-quick' : ''}`;
-  const latest = o.quick ? 'anchors-latest-quick' : 'anchors-latest';
+  const base = `anchors-${o.stamp}${o.quick ? '-quick' : ''}${custom ? '-custom' : ''}`;
+  const latest = custom ? undefined : o.quick ? 'anchors-latest-quick' : 'anchors-latest';
   writeFileSync(path.join(o.outDir, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(path.join(o.outDir, `${base}.md`), `${md}\n`);
-  copyFileSync(path.join(o.outDir, `${base}.json`), path.join(o.outDir, `${latest}.json`));
-  copyFileSync(path.join(o.outDir, `${base}.md`), path.join(o.outDir, `${latest}.md`));
+  if (latest) {
+    copyFileSync(path.join(o.outDir, `${base}.json`), path.join(o.outDir, `${latest}.json`));
+    copyFileSync(path.join(o.outDir, `${base}.md`), path.join(o.outDir, `${latest}.md`));
+  }
   process.stdout.write(`${md}\n`);
-  o.log(`anchors: wrote ${path.join(o.outDir, `${base}.{json,md}`)} and ${latest}.{json,md}`);
+  o.log(`anchors: wrote ${path.join(o.outDir, `${base}.{json,md}`)}${latest ? ` and ${latest}.{json,md}` : ` (${custom}, shorter than the default: ${o.quick ? 'anchors-latest-quick' : 'anchors-latest'}.* left as it was)`}`);
   // Broken: a measurement with no successful sample on some path (the table has a hole); failed requests alone are
   // reported under Problems, with the logs kept, and the run still counts.
   const broken = result.paths.filter((p) => !p.c1.dist || !p.c10.dist || !p.ttfb.dist || !(p.satRps > 0)).map((p) => p.id);

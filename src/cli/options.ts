@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ListenerName } from './ports.ts';
-import { ListenAddressError, parseListenAddress } from '../extproc/listen-address.ts';
+import { ListenAddressError, parseSocketPath } from '../extproc/listen-address.ts';
 
 /**
  * The demo key of `npm start` on its embedded defaults (the demo config and the simulated
@@ -122,9 +122,9 @@ export function parseStartOptions(args: readonly string[]): StartOptions {
   if (socket !== undefined) {
     if (str('extproc-port') !== undefined) throw new UsageError('--extproc-socket and --extproc-port exclude each other: the ext_proc listens on one of them');
     try {
-      parseListenAddress(`unix:${socket}`, '--extproc-socket');
+      parseSocketPath(socket, '--extproc-socket');
     } catch (err) {
-      if (err instanceof ListenAddressError) throw new UsageError(err.message.replace('"unix:', '"'));
+      if (err instanceof ListenAddressError) throw new UsageError(err.message);
       throw err;
     }
   }

@@ -11,7 +11,8 @@ import { assertPortsFree, envoyBindFailurePort, freePort, PortInUseError, type L
 import { extprocNodeArgs } from './extproc-process.ts';
 import { Supervisor, type BackoffPolicy, type SupervisedState } from './supervisor.ts';
 import { parseListenError } from '../listen-error.ts';
-import { grpcAddress, parseListenAddress } from '../extproc/listen-address.ts';
+import { parseSocketPath } from '../extproc/listen-address.ts';
+import { claimSocketPath, SocketPathError } from '../extproc/unix-socket.ts';
 import { configuredOtlpEndpoint, envoyOtlpTarget } from '../tracing/envoy-target.ts';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -119,7 +120,16 @@ export interface Stack {
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   if (opts.extprocSocket && opts.extprocPort) throw new Error('extprocSocket and extprocPort exclude each other: the ext_proc listens on one of them');
-  const socket = opts.extprocSocket ? grpcAddress(parseListenAddress(`unix:${opts.extprocSocket}`, 'the ext_proc socket')) : undefined;
+  const socketPath = opts.extprocSocket ? parseSocketPath(opts.extprocSocket, '--extproc-socket') : undefined;
+  const socket = socketPath ? `unix:${socketPath}` : undefined;
+  if (socketPath) {
+    // Checked here too, before anything starts, so the error names --extproc-socket (the ext_proc
+    // would name server.listen) and a removed stale file is said (the child removes it silently).
+    const claimed = await claimSocketPath(socketPath).catch((err: unknown) => {
+      throw err instanceof SocketPathError ? new Error(`cannot listen on the ext_proc socket ${socketPath}: ${err.message}; choose another path with --extproc-socket PATH`) : err;
+    });
+    if (claimed === 'removed-stale') (opts.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`)))(`removed a stale ext_proc socket file at ${socketPath} (nothing listened on it)`);
+  }
   const fixedPorts: Record<ListenerName, number | undefined> = {
     http: opts.httpPort,
     https: opts.httpsPort,
@@ -248,7 +258,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       launchExtproc().catch(async (err: unknown) => {
         const failed = parseListenError(extprocSaid);
         // A socket path is the caller's choice, not a port to pick again: its error says what holds it.
-        if (!failed || (failed.listener === 'extproc' && socket)) throw err;
+        if (failed?.listener === 'extproc' && socket && err instanceof Error) {
+          throw new Error(err.message.replace('change server.listen in the config or --listen', 'choose another path with --extproc-socket PATH'));
+        }
+        if (!failed) throw err;
         const port = failed.listener === 'metrics' ? metricsPort : Number(values.EXTPROC_PORT);
         if (fixedPorts[failed.listener] || attempt >= 3) throw new PortInUseError(failed.listener, '127.0.0.1', port);
         if (failed.listener === 'metrics') metricsPort = await freePort();

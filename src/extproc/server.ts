@@ -39,6 +39,8 @@ export interface ExtProcServerOptions {
   listen: string;
   maxMessageBytes: number;
   onStreamError?: (err: unknown) => void;
+  /** A socket file nobody listened on was removed before the bind (unix: listen only); its path. */
+  onStaleSocketRemoved?: (path: string) => void;
   /** Further services on the same server (the access log service); `endStreams` runs first on stop. */
   services?: ReadonlyArray<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation; endStreams?(): void }>;
 }
@@ -93,27 +95,29 @@ export class ExtProcServer {
 
   /**
    * Binds the listen address; resolves the TCP port (0 on a socket). Rejects with
-   * ListenAddressError (a malformed address), SocketPathError (a socket file in use or not ours)
-   * or grpc-js's bind error (EADDRINUSE, EACCES in its message).
+   * ListenAddressError (a malformed address), SocketPathError (a socket file in use or not ours),
+   * Node's listen error (EADDRINUSE, EACCES) on TCP, or grpc-js's bind error on a socket.
    */
   async start(): Promise<number> {
     const addr = parseListenAddress(this.opts.listen, 'server.listen');
-    if (addr.kind === 'unix') await claimSocketPath(addr.path);
-    const port = addr.kind === 'tcp' ? await this.listenTcp(addr.host, addr.port) : await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(grpcAddress(addr), grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    if (addr.kind === 'tcp') {
+      this.boundPort = await this.listenTcp(addr.host, addr.port);
+      return this.boundPort;
+    }
+    if ((await claimSocketPath(addr.path)) === 'removed-stale') this.opts.onStaleSocketRemoved?.(addr.path);
+    await new Promise<void>((resolve, reject) => {
+      this.server.bindAsync(grpcAddress(addr), grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
     });
-    if (addr.kind === 'unix') {
-      // Between bind and chmod the file has the umask's mode; keep the socket's directory private for that instant.
-      this.socketFile = { path: addr.path, id: secureSocketPath(addr.path) };
-      this.boundPort = 0;
-    } else this.boundPort = port;
+    // Between bind and chmod the file has the umask's mode; keep the socket's directory private for that instant.
+    this.socketFile = { path: addr.path, id: secureSocketPath(addr.path) };
+    this.boundPort = 0;
     return this.boundPort;
   }
 
   /**
    * TCP with Nagle's algorithm off. grpc-js's own bind leaves Node's default (`noDelay: false`) on
    * the server's sockets, so an answer written while the previous one is still unacknowledged
-   * waits for Envoy's delayed ACK (up to 40 ms on Linux): a tail, not an average. Envoy and the
+   * can wait for Envoy's delayed ACK (up to 40 ms on Linux). Envoy and the
    * grpc-js client set TCP_NODELAY on their side; this sets it on ours. The connections go to
    * grpc-js through its public connection injector, so everything past accept() is unchanged.
    * Resolves the bound port; rejects with the listen error (EADDRINUSE, EACCES).

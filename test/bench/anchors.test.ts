@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { aigwMissingLine, aigwStampOf, parseAigwVersion } from '../../bench/anchors/aigw.ts';
+import { aigwMissingLine, aigwStampOf, aigwUnusableLine, parseAigwVersion } from '../../bench/anchors/aigw.ts';
 import { COST_COLUMNS, LATENCY_COLUMNS, renderAnchors } from '../../bench/anchors/report.ts';
 import { checkGoals, problemsOf, summarize, type AnchorResult, type GoalCheck } from '../../bench/anchors/result.ts';
 import { anchorSettings, roundOrder, type AnchorPathId, type AnchorRawPath } from '../../bench/anchors/suite.ts';
@@ -103,7 +103,11 @@ test('the goals: each met or missed from the numbers, against AIGW and the fixed
 test('without AIGW the goals held against it are "not measured", the fixed limits still checked', () => {
   const goals = checkGoals(summarize([rawPath('bare-openai'), rawPath('gateway-openai')]));
   assert.equal(goals.length, 7);
-  for (const g of goals.filter((x) => x.goal.includes('AIGW'))) assert.equal(g.status, 'not measured', g.goal);
+  for (const g of goals.filter((x) => x.goal.includes('AIGW'))) {
+    assert.equal(g.status, 'not measured', g.goal);
+    assert.match(g.measured, /; AIGW not measured$/, g.goal);
+    assert.ok(!g.measured.includes('—'), g.goal);
+  }
   assert.equal(goal(goals, 'gateway-openai', 'c=1 p50 added ≤ 0.5 ms').status, 'met');
   assert.equal(goal(goals, 'gateway-openai', 'ext_proc peak RSS ≤ 80 MB').status, 'met');
 });
@@ -138,8 +142,13 @@ test('AIGW version from its -ldflags stamp, as its internal/version parses it; t
     const bin = path.join(dir, 'extproc');
     writeFileSync(bin, Buffer.concat([Buffer.alloc(4096, 0xcc), Buffer.from('\tbuild\t-ldflags="-X github.com/envoyproxy/ai-gateway/internal/version.version=v1.1.0-0-gc217da8"\n\0')]));
     assert.equal(aigwStampOf(bin), 'v1.1.0-0-gc217da8');
+    assert.equal(aigwUnusableLine(bin), undefined);
     writeFileSync(bin, Buffer.alloc(4096, 0xcc));
     assert.equal(aigwStampOf(bin), undefined);
+    // A binary without the stamp (e.g. AIGW_EXTPROC=/bin/true) is left out with one line, before anything starts.
+    assert.match(aigwUnusableLine(bin)!, /^Envoy AI Gateway left out: .*extproc has no AIGW version stamp/);
+    assert.match(aigwUnusableLine(dir)!, /is not a file/);
+    assert.equal(aigwUnusableLine(path.join(dir, 'absent')), aigwMissingLine(path.join(dir, 'absent')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -196,6 +205,13 @@ test('the report: the latency tables, the cost table, the goals block and the pr
   assert.match(md, /our ext_procs on loopback TCP/);
   assert.match(md, /- gateway-openai: 2 non-2xx, 1 errors of 13/);
 
+  assert.match(md, /^# llm-extproc vs Envoy AI Gateway \(anchor comparison\)$/m);
+  assert.match(md, /loopback TCP \(AIGW's on a Unix socket\)/);
+
   const without = renderAnchors({ ...result, aigw: { missing: aigwMissingLine('/x/extproc') }, problems: [] });
   assert.ok(without.includes('build-aigw.sh') && !without.includes('## Problems'));
+  assert.ok(!without.includes("AIGW's on a Unix socket"), 'no AIGW transport when AIGW was not run');
+
+  const custom = renderAnchors({ ...result, custom: 'custom run: 1 round × 0.5 s' });
+  assert.match(custom, /^# llm-extproc vs Envoy AI Gateway \(anchor comparison; custom run: 1 round × 0\.5 s, shorter than the default: not the README's numbers\)$/m);
 });

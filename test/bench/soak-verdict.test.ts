@@ -140,3 +140,10 @@ test('an overloaded run cannot look stable: timeouts make p99 infinite, and infi
   // One window of six in the last minute is a median, not a verdict, even an infinite one.
   assert.equal(soakVerdicts(input({ windows: windows(10, (tS) => (tS === 570 ? inf : 4)) })).p99Stable.pass, true);
 });
+
+test('the shortest soak the CLI accepts (2 min, bench/options.ts) is judged on finite numbers, not "—"', () => {
+  const v = soakVerdicts({ minutes: 2, windows: windows(2), rss: { extproc: rss(2, () => 70), envoy: rss(2, () => 60) }, peakExtprocRssMB: 75 });
+  assert.equal(v.pass, true);
+  for (const s of P99_SERIES) assert.ok(Number.isFinite(v.p99Stable.series[s].limitMs), s);
+  assert.ok(Number.isFinite(v.rssFlat.extproc.slopeMBPerMin) && Number.isFinite(v.rssFlat.envoy.slopeMBPerMin));
+});

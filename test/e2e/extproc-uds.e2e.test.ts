@@ -5,23 +5,30 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { extprocNodeArgs } from '../../src/cli/extproc-process.ts';
-import { DEMO_PROVIDERS, PROJECT_ROOT } from '../../src/cli/stack.ts';
+import { DEMO_PROVIDERS, PROJECT_ROOT, startStack } from '../../src/cli/stack.ts';
 import { waitUntil } from '../../src/lib/wait-until.ts';
 import { hello, startTestStack, type TestStack } from '../support/e2e.ts';
 
 /**
  * Envoy → ext_proc over a Unix domain socket (`extprocSocket`, `--listen unix:/…`), through the
  * real Envoy (google_grpc `target_uri: unix:/…`) and the openai SDK: requests and streams are
- * served, the socket file is mode 0660, a second ext_proc refuses the live socket, a clean stop
- * removes the file and a stale one (its process killed) is replaced.
+ * served, the socket file is mode 0660, a second ext_proc refuses the live socket, a missing
+ * directory is refused with that reason, a clean stop removes the file and a stale one (its
+ * process killed) is replaced, with a log line when the stack removes it.
  */
 describe('ext_proc on a Unix domain socket', () => {
   const sockDir = mkdtempSync(path.join(tmpdir(), 'llmx-uds-'));
   const sock = path.join(sockDir, 'extproc.sock');
   let gw: TestStack;
+  const said: string[] = [];
 
   before(async () => {
-    gw = await startTestStack({ extprocSocket: sock });
+    // A stale socket file at the path (its process was killed): the stack removes it and says so.
+    const dead = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(sock)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => dead.stdout.once('data', () => resolve()));
+    dead.kill('SIGKILL');
+    await new Promise((resolve) => dead.once('exit', resolve));
+    gw = await startTestStack({ extprocSocket: sock, log: (line) => said.push(line) });
   });
   after(async () => {
     await gw?.dispose();
@@ -60,7 +67,8 @@ describe('ext_proc on a Unix domain socket', () => {
     assert.equal(st.uid, process.getuid!());
   });
 
-  test('a second ext_proc refuses the live socket with one line, and the first keeps serving', async () => {
+  /** Runs a second ext_proc service (the demo config) on `listen`; resolves its exit code and stderr. */
+  async function runSecondExtproc(listen: string): Promise<{ code: number | null; stderr: string }> {
     const stateDir = mkdtempSync(path.join(tmpdir(), 'llmx-uds-state-'));
     // The demo config's variables (provider keys, demo keys): this process never calls a provider.
     const keys = Object.fromEntries(DEMO_PROVIDERS.map((p) => [p.keyEnv, 'unused']));
@@ -70,22 +78,48 @@ describe('ext_proc on a Unix domain socket', () => {
     try {
       const second = spawn(
         process.execPath,
-        [...extprocNodeArgs('source'), '--config', path.join(PROJECT_ROOT, 'config/gateway.yaml'), '--listen', `unix:${sock}`, '--metrics-listen', ''],
+        [...extprocNodeArgs('source'), '--config', path.join(PROJECT_ROOT, 'config/gateway.yaml'), '--listen', listen, '--metrics-listen', ''],
         { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] },
       );
       let stderr = '';
       second.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
       const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
-      assert.equal(code, 1, stderr);
-      assert.equal(
-        stderr.trim(),
-        `cannot listen on unix:${sock} (ext_proc gRPC): another process is listening on this socket (is another ext_proc running?); change server.listen in the config or --listen`,
-      );
+      return { code, stderr };
     } finally {
       rmSync(stateDir, { recursive: true, force: true });
     }
+  }
+
+  test('the stale socket file found at start was removed with one log line naming it', () => {
+    assert.deepEqual(
+      said.filter((l) => l.includes('stale')),
+      [`removed a stale ext_proc socket file at ${sock} (nothing listened on it)`],
+    );
+  });
+
+  test('a second ext_proc refuses the live socket with one line, and the first keeps serving', async () => {
+    const { code, stderr } = await runSecondExtproc(`unix:${sock}`);
+    assert.equal(code, 1, stderr);
+    assert.equal(
+      stderr.trim(),
+      `cannot listen on unix:${sock} (ext_proc gRPC): another process is listening on this socket (is another ext_proc running?); change server.listen in the config or --listen`,
+    );
     assert.ok(lstatSync(sock).isSocket(), 'the live socket is left in place');
     await assertServed();
+  });
+
+  test('a socket in a missing directory is refused with that reason before the bind (service and npm start)', async () => {
+    const missing = path.join(sockDir, 'no-such-dir');
+    const { code, stderr } = await runSecondExtproc(`unix:${missing}/x.sock`);
+    assert.equal(code, 1, stderr);
+    // One line: no "permission denied", no grpc-js "No address added" before it.
+    assert.equal(stderr.trim(), `cannot listen on unix:${missing}/x.sock (ext_proc gRPC): directory ${missing} does not exist; change server.listen in the config or --listen`);
+    // npm start's stack checks before it starts anything, and names its own option.
+    await assert.rejects(
+      startStack({ extprocSocket: `${missing}/x.sock`, runDir: path.join(sockDir, 'unused-run') }),
+      { message: `cannot listen on the ext_proc socket ${missing}/x.sock: directory ${missing} does not exist; choose another path with --extproc-socket PATH` },
+    );
+    assert.equal(existsSync(path.join(sockDir, 'unused-run')), false, 'nothing started');
   });
 
   test('a clean stop removes the socket file', async () => {

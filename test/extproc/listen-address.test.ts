@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { grpcAddress, ListenAddressError, parseListenAddress, SUN_PATH_MAX_BYTES } from '../../src/extproc/listen-address.ts';
+import { grpcAddress, ListenAddressError, parseListenAddress, parseSocketPath, SUN_PATH_MAX_BYTES } from '../../src/extproc/listen-address.ts';
 
 test('host:port, IPv6 in brackets and port 0 are TCP addresses, written back as gRPC binds them', () => {
   for (const [text, host, port, back] of [
@@ -60,4 +60,24 @@ test('malformed addresses are refused with the setting, the text and what to wri
     });
   }
   assert.throws(() => parseListenAddress('unix:x.sock'), /e\.g\. 127\.0\.0\.1:50051\) or unix:\/absolute\/path\.sock/);
+});
+
+test('--extproc-socket takes a bare path; its errors suggest a path, never host:port or unix:', () => {
+  assert.equal(parseSocketPath('/run//llmx/./extproc.sock'), '/run/llmx/extproc.sock');
+  for (const [text, why] of [
+    ['unix:/tmp/llmx-x.sock', /takes the path alone, without unix:/],
+    ['llmx-rel.sock', /the socket path must be absolute/],
+    ['', /no socket path/],
+    [`/${'s'.repeat(107)}`, /the socket path is 108 bytes/],
+    ['/run/llmx/', /names a directory/],
+  ] as Array<[string, RegExp]>) {
+    assert.throws(() => parseSocketPath(text, '--extproc-socket'), (err: unknown) => {
+      assert.ok(err instanceof ListenAddressError, text);
+      assert.ok(err.message.startsWith(`--extproc-socket "${text}": `), err.message);
+      assert.match(err.message, why);
+      assert.doesNotMatch(err.message, /host:port|unix:\/absolute/);
+      return true;
+    });
+  }
+  assert.throws(() => parseSocketPath('rel.sock'), /; give an absolute path, e\.g\. \/tmp\/llmx-extproc\.sock$/);
 });
