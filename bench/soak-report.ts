@@ -60,7 +60,7 @@ export function renderSoak(r: SoakResult): string {
     `# llm-extproc soak: ${r.minutes} min${r.minutes < SOAK_DEFAULT_MINUTES ? ` (shorter than the default ${SOAK_DEFAULT_MINUTES})` : ''} at ${n0(totalRate)} req/s, policies on (${r.store} state), ${r.startedAt}`,
     '',
     `Commit ${r.env.commit.slice(0, 12)}${r.env.dirty ? ' (dirty)' : ''}, ${r.env.cpuModel} × ${r.env.cores}, Node ${r.env.node}, Envoy ${r.env.envoy}; ` +
-      `Envoy → ext_proc over ${r.transport === 'uds' ? 'a Unix domain socket' : 'loopback TCP'}; the ext_proc compiled, as the image runs it; load average at the start ${r.env.loadavg.map((x) => x.toFixed(2)).join(' / ')}.`,
+      `Envoy → ext_proc over ${r.transport === 'uds' ? 'a Unix domain socket' : 'loopback TCP'}; the ext_proc compiled, as the image runs it; load average read at the end of the run (so it includes the run's own load) ${r.env.loadavg.map((x) => x.toFixed(2)).join(' / ')}.`,
     '',
     `Load, open loop (every request due on time, its latency counted from then), all classes at once, ${r.windowS}-s windows back to back: ` +
       r.classes.map((c) => `${c.rate}/s ${c.label}`).join('; ') +

@@ -37,7 +37,7 @@ export function renderAnchors(r: AnchorResult): string {
   out.push(`# llm-extproc vs Envoy AI Gateway (${r.custom ? `${kind}; ${r.custom}, shorter than the default: not the README's numbers` : kind})`);
   out.push('');
   out.push(
-    `${r.startedAt} · commit ${r.env.commit.slice(0, 10)}${r.env.dirty ? ' (dirty)' : ''} · Envoy ${r.env.envoy} · ${r.env.cores} × ${r.env.cpuModel} · Node ${r.env.node} · load ${r.env.loadavg.join(' ')}`,
+    `${r.startedAt} · commit ${r.env.commit.slice(0, 10)}${r.env.dirty ? ' (dirty)' : ''} · Envoy ${r.env.envoy} · ${r.env.cores} × ${r.env.cpuModel} · Node ${r.env.node} · load average at the end of the run ${r.env.loadavg.join(' ')}`,
   );
   out.push('');
   out.push('version' in r.aigw ? `Envoy AI Gateway: ext_proc ${r.aigw.version} (${r.aigw.binary}), over a Unix socket, router-level + upstream ext_proc as its controller wires it (bench/anchors/aigw-envoy.yaml).` : `**${r.aigw.missing}**`);

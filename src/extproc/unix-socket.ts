@@ -45,7 +45,7 @@ function probe(file: string, timeoutMs: number): Promise<'listening' | 'stale'> 
  * Throws SocketPathError: ENOENT (no such directory), ENOTDIR (not a directory), EACCES (not
  * writable or searchable by this user, or a read-only file system).
  */
-export function checkSocketDirectory(file: string): void {
+export function checkSocketDirectory(file: string, access: (dir: string, mode: number) => void = accessSync): void {
   const dir = path.dirname(file);
   try {
     if (!statSync(dir).isDirectory()) throw new SocketPathError(`${dir} is not a directory`, 'ENOTDIR');
@@ -59,7 +59,7 @@ export function checkSocketDirectory(file: string): void {
   }
   try {
     // W: create the socket file; X: reach it.
-    accessSync(dir, constants.W_OK | constants.X_OK);
+    access(dir, constants.W_OK | constants.X_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'EROFS' ? 'is on a read-only file system' : 'is not writable by this user';
