@@ -57,6 +57,9 @@ const PHASES = ['request_headers', 'response_headers', 'request_body', 'response
 const PHASE_FIELD = { request_headers: 1, response_headers: 2, request_body: 3, response_body: 4 } as const;
 const MODE_FIELDS = ['request_header_mode', 'response_header_mode', 'request_body_mode', 'response_body_mode', 'request_trailer_mode', 'response_trailer_mode'] as const;
 
+/** An absent repeated field, without an allocation per message. */
+const NONE: readonly never[] = Object.freeze([]);
+
 const present = (v: unknown): boolean => v !== undefined && v !== null;
 
 function varintSize(n: number): number {
@@ -326,12 +329,12 @@ function writeResponse(w: Out, res: Obj): void {
   const mode = res.mode_override as Obj | undefined;
   if (present(mode)) {
     openMessage(w, 9);
-    MODE_FIELDS.forEach((k, i) => {
-      const v = mode![k];
-      if (!present(v)) return;
+    for (let i = 0; i < MODE_FIELDS.length; i++) {
+      const v = mode![MODE_FIELDS[i]!];
+      if (!present(v)) continue;
       writeTag(w, i + 1, 0);
       writeVarint(w, v as number);
-    });
+    }
   }
 }
 
@@ -357,7 +360,7 @@ function writeCommon(w: Out, c: Obj): void {
 }
 
 function writeHeaderMutation(w: Out, h: Obj): void {
-  for (const opt of (h.set_headers as Obj[] | undefined) ?? []) {
+  for (const opt of (h.set_headers as Obj[] | undefined) ?? NONE) {
     openMessage(w, 1);
     if (present(opt.header)) {
       const v = opt.header as Obj;
@@ -372,7 +375,7 @@ function writeHeaderMutation(w: Out, h: Obj): void {
     }
     if (present(opt.keep_empty_value)) writeBool(w, 4, opt.keep_empty_value);
   }
-  for (const name of (h.remove_headers as string[] | undefined) ?? []) writeString(w, 2, name);
+  for (const name of (h.remove_headers as string[] | undefined) ?? NONE) writeString(w, 2, name);
 }
 
 function writeBodyMutation(w: Out, b: Obj): void {

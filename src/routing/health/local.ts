@@ -2,7 +2,7 @@ import { Breaker, type TransitionListener } from './breaker.ts';
 import { defaultHealthConfig, type HealthConfig } from './breaker-schema.ts';
 import { Cooldown } from './cooldown.ts';
 import { judgedLatencyMs, type AttemptOutcome } from './outcome.ts';
-import { evictLeastRecent, finishSnapshot, windowFigures } from './snapshot.ts';
+import { evictLeastRecent, finishSnapshot, reconfigureTarget, windowFigures } from './snapshot.ts';
 import type { TargetHealth } from './target-health.ts';
 import { UNMEASURED, type TargetHealthSnapshot, type TargetKey } from './view.ts';
 import { HealthWindow, sampleOf } from './window.ts';
@@ -78,13 +78,7 @@ export class LocalHealth implements TargetHealth {
   configure(config: HealthConfig): void {
     const old = this.config;
     this.config = config;
-    const newWindow = old.breaker.errors.windowMs !== config.breaker.errors.windowMs || old.latencyHalfLifeMs !== config.latencyHalfLifeMs;
-    for (const st of this.targets.values()) {
-      st.breaker.setConfig(config.breaker);
-      st.cooldown.setConfig(config.rateLimited);
-      if (newWindow) st.window = new HealthWindow(config.breaker.errors.windowMs, config.latencyHalfLifeMs);
-      st.version += 1;
-    }
+    for (const st of this.targets.values()) reconfigureTarget(st, old, config);
   }
 
   /** Records one upstream attempt's outcome (outcome.ts). O(1). */

@@ -1,6 +1,8 @@
 import type { Breaker } from './breaker.ts';
+import type { Cooldown } from './cooldown.ts';
+import type { HealthConfig } from './breaker-schema.ts';
 import type { TargetHealthSnapshot } from './view.ts';
-import { JSON_ANSWER, STREAM, type HealthWindow } from './window.ts';
+import { HealthWindow, JSON_ANSWER, STREAM } from './window.ts';
 
 /** A snapshot while it is being built (frozen by finishSnapshot). */
 export type SnapshotDraft = { -readonly [K in keyof TargetHealthSnapshot]: TargetHealthSnapshot[K] };
@@ -44,4 +46,19 @@ function withKinds(stream: number | undefined, json: number | undefined): { stre
   if (stream !== undefined) out.stream = stream;
   if (json !== undefined) out.json = json;
   return out;
+}
+
+/**
+ * A config reload applied to one target's state, for LocalHealth and FleetHealth alike: its
+ * breaker and cool-down take the new settings and keep their state; a changed `errors.windowMs`
+ * or `latencyHalfLifeMs` (which cut the sub-windows) starts its window afresh. Bumps `version`.
+ * Returns whether the window was restarted (FleetHealth then drops its fleet figures too).
+ */
+export function reconfigureTarget(st: { window: HealthWindow; readonly breaker: Breaker; readonly cooldown: Cooldown; version: number }, old: HealthConfig, config: HealthConfig): boolean {
+  st.breaker.setConfig(config.breaker);
+  st.cooldown.setConfig(config.rateLimited);
+  st.version += 1;
+  if (old.breaker.errors.windowMs === config.breaker.errors.windowMs && old.latencyHalfLifeMs === config.latencyHalfLifeMs) return false;
+  st.window = new HealthWindow(config.breaker.errors.windowMs, config.latencyHalfLifeMs);
+  return true;
 }

@@ -5,10 +5,10 @@ import { StateUnavailableError } from '../../../state/errors.ts';
 import type { BreakerTransition, TransitionListener } from '../breaker.ts';
 import { defaultHealthConfig, type HealthConfig } from '../breaker-schema.ts';
 import { judgedLatencyMs, type AttemptOutcome } from '../outcome.ts';
-import { evictLeastRecent, finishSnapshot, windowFigures, type SnapshotDraft } from '../snapshot.ts';
+import { evictLeastRecent, finishSnapshot, reconfigureTarget, windowFigures, type SnapshotDraft } from '../snapshot.ts';
 import type { TargetHealth } from '../target-health.ts';
 import type { TargetHealthSnapshot, TargetKey } from '../view.ts';
-import { HealthWindow, SUB_WINDOWS, sampleOf } from '../window.ts';
+import { SUB_WINDOWS, sampleOf } from '../window.ts';
 import { decodeBreaker, type FleetBreakerRecord } from './breaker-record.ts';
 import { mergeWindow } from './merged.ts';
 import { FleetRedis, type SubWindowWrite } from './redis-io.ts';
@@ -120,12 +120,8 @@ export class FleetHealth implements TargetHealth {
   configure(config: HealthConfig): void {
     const old = this.config;
     this.config = config;
-    const newWindow = old.breaker.errors.windowMs !== config.breaker.errors.windowMs || old.latencyHalfLifeMs !== config.latencyHalfLifeMs;
     for (const st of this.targets.values()) {
-      st.breaker.setConfig(config.breaker);
-      st.cooldown.setConfig(config.rateLimited);
-      if (newWindow) {
-        st.window = new HealthWindow(config.breaker.errors.windowMs, config.latencyHalfLifeMs);
+      if (reconfigureTarget(st, old, config)) {
         st.pending.take(Infinity);
         st.fleet = undefined;
         st.windowCache.clear();
@@ -133,7 +129,6 @@ export class FleetHealth implements TargetHealth {
         st.fleetAttempts = 0;
         st.fleetErrors = 0;
       }
-      st.version += 1;
     }
   }
 
